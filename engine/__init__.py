@@ -1,0 +1,1 @@
+"""The pure complaint engine: contract models, decisions, SLA arithmetic, and the CLI."""

@@ -1,0 +1,3 @@
+from complaintflow.engine.cli import main
+
+main()

@@ -1,0 +1,103 @@
+"""Deadline arithmetic on business calendars: working hours, workdays, public holidays.
+
+SLA budgets are working time: "4 h" handed in at Friday 17:00 is due Monday afternoon, and
+the CN National Day week counts for nothing while its make-up Sundays count. All arithmetic is
+done in the calendar's time zone; results are timezone-aware.
+"""
+
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+from complaintflow.engine.errors import WorkflowError
+from complaintflow.workflows.definition import WEEKDAYS, CalendarSpec
+
+_MAX_DAYS = 3 * 366
+
+
+class BusinessCalendar:
+    """Adds working time to instants and measures working time between instants."""
+
+    def __init__(self, spec: CalendarSpec) -> None:
+        try:
+            self.zone = ZoneInfo(spec.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise WorkflowError(f"unknown time zone {spec.timezone!r}") from None
+        self._holidays: holidays.HolidayBase | None = None
+        if spec.holidays:
+            try:
+                self._holidays = holidays.country_holidays(spec.holidays)
+            except NotImplementedError:
+                raise WorkflowError(
+                    f"the holidays package has no country {spec.holidays!r}"
+                ) from None
+        self._workdays = frozenset(WEEKDAYS.index(d) for d in spec.workdays)
+        self._hours = tuple(spec.hours)
+        self.always_open = (
+            self._holidays is None
+            and len(self._workdays) == 7
+            and self._hours[0][0] == time(0, 0)
+            and self._hours[-1][1] >= time(23, 59, 59)
+            and len(self._hours) == 1
+        )
+        self.is_working_day = lru_cache(maxsize=4096)(self._is_working_day)
+
+    def _is_working_day(self, day: date) -> bool:
+        if self._holidays is not None:
+            if day in self._holidays:
+                return False
+            if day in getattr(self._holidays, "weekend_workdays", ()):
+                return True
+        return day.weekday() in self._workdays
+
+    def _windows(self, day: date) -> list[tuple[datetime, datetime]]:
+        if not self.is_working_day(day):
+            return []
+        windows = []
+        for start, end in self._hours:
+            opens = datetime.combine(day, start, self.zone)
+            closes = (
+                datetime.combine(day + timedelta(days=1), time(0, 0), self.zone)
+                if end >= time(23, 59, 59)
+                else datetime.combine(day, end, self.zone)
+            )
+            windows.append((opens, closes))
+        return windows
+
+    def add(self, start: datetime, budget: timedelta) -> datetime:
+        """The instant at which `budget` of working time has passed since `start`."""
+        if self.always_open or budget <= timedelta(0):
+            return (start + budget).astimezone(self.zone)
+        local = start.astimezone(self.zone)
+        remaining = budget
+        day = local.date()
+        for _ in range(_MAX_DAYS):
+            for opens, closes in self._windows(day):
+                begin = max(opens, local)
+                if begin >= closes:
+                    continue
+                span = closes - begin
+                if remaining <= span:
+                    return begin + remaining
+                remaining -= span
+            day += timedelta(days=1)
+        raise WorkflowError(f"calendar has no working time within {_MAX_DAYS} days of {start}")
+
+    def working_time(self, start: datetime, end: datetime) -> timedelta:
+        """Working time in [start, end); zero when end is not after start."""
+        if end <= start:
+            return timedelta(0)
+        if self.always_open:
+            return end - start
+        local_start, local_end = start.astimezone(self.zone), end.astimezone(self.zone)
+        total = timedelta(0)
+        day = local_start.date()
+        while day <= local_end.date():
+            for opens, closes in self._windows(day):
+                overlap = min(closes, local_end) - max(opens, local_start)
+                if overlap > timedelta(0):
+                    total += overlap
+            day += timedelta(days=1)
+        return total

@@ -1,0 +1,156 @@
+"""The event envelope (schema_version 1): one class per inbound type, and the log entry.
+
+Each inbound type is its own envelope class with a `Literal` type tag, so one strict JSON
+validation picks the payload model by `type` and the decision function can dispatch on the
+class with full typing.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from complaintflow.engine.payloads import (
+    AgentRespondedPayload,
+    CollaborationRequestedPayload,
+    ComplaintArchivedPayload,
+    ComplaintEscalatedPayload,
+    ComplaintReceivedPayload,
+    ComplaintRegradedPayload,
+    ComplaintReopenedPayload,
+    ComplaintResolvedPayload,
+    CustomerRevisitedPayload,
+    DepartmentRepliedPayload,
+    EvidenceRequestedPayload,
+    EvidenceSubmittedPayload,
+    Payload,
+    TimerFiredPayload,
+)
+from complaintflow.engine.vocabulary import EventType
+
+SCHEMA_VERSION = 1
+COMPLAINT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+
+ComplaintId = Annotated[str, Field(pattern=COMPLAINT_ID_PATTERN)]
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+    event_id: UUID
+    type: str
+    complaint_id: ComplaintId
+    occurred_at: AwareDatetime
+    source: Annotated[str, Field(min_length=1, max_length=200)]
+    schema_version: Literal[1]
+    payload: Payload
+
+
+class ComplaintReceived(Envelope):
+    type: Literal["complaint.received"]
+    payload: ComplaintReceivedPayload
+
+
+class ComplaintRegraded(Envelope):
+    type: Literal["complaint.regraded"]
+    payload: ComplaintRegradedPayload
+
+
+class AgentResponded(Envelope):
+    type: Literal["agent.responded"]
+    payload: AgentRespondedPayload
+
+
+class EvidenceRequested(Envelope):
+    type: Literal["evidence.requested"]
+    payload: EvidenceRequestedPayload
+
+
+class EvidenceSubmitted(Envelope):
+    type: Literal["evidence.submitted"]
+    payload: EvidenceSubmittedPayload
+
+
+class CollaborationRequested(Envelope):
+    type: Literal["collaboration.requested"]
+    payload: CollaborationRequestedPayload
+
+
+class DepartmentReplied(Envelope):
+    type: Literal["department.replied"]
+    payload: DepartmentRepliedPayload
+
+
+class ComplaintEscalated(Envelope):
+    type: Literal["complaint.escalated"]
+    payload: ComplaintEscalatedPayload
+
+
+class ComplaintResolved(Envelope):
+    type: Literal["complaint.resolved"]
+    payload: ComplaintResolvedPayload
+
+
+class CustomerRevisited(Envelope):
+    type: Literal["customer.revisited"]
+    payload: CustomerRevisitedPayload
+
+
+class ComplaintReopened(Envelope):
+    type: Literal["complaint.reopened"]
+    payload: ComplaintReopenedPayload
+
+
+class ComplaintArchived(Envelope):
+    type: Literal["complaint.archived"]
+    payload: ComplaintArchivedPayload
+
+
+class TimerFired(Envelope):
+    type: Literal["timer.fired"]
+    payload: TimerFiredPayload
+
+
+InboundEvent = Annotated[
+    ComplaintReceived
+    | ComplaintRegraded
+    | AgentResponded
+    | EvidenceRequested
+    | EvidenceSubmitted
+    | CollaborationRequested
+    | DepartmentReplied
+    | ComplaintEscalated
+    | ComplaintResolved
+    | CustomerRevisited
+    | ComplaintReopened
+    | ComplaintArchived
+    | TimerFired,
+    Field(discriminator="type"),
+]
+
+INBOUND_TYPES: tuple[str, ...] = tuple(
+    cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for cls in Envelope.__subclasses__()
+)
+
+
+class LogEntry(BaseModel):
+    """One row of a complaint's history and one message on complaints.events.
+
+    `version` numbers a complaint's entries 1, 2, 3... with no gap; `state` is the complaint's
+    state once this entry is applied. Inbound events keep their event_id; the engine's own
+    facts get ids derived from the event that caused them, so a replay yields the same ids.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: UUID
+    type: EventType
+    complaint_id: str
+    occurred_at: datetime
+    source: str
+    schema_version: int = SCHEMA_VERSION
+    payload: dict[str, Any]
+    version: int
+    state: str
