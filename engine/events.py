@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from complaintflow.engine.payloads import (
     AgentRespondedPayload,
@@ -35,6 +35,16 @@ COMPLAINT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 ComplaintId = Annotated[str, Field(pattern=COMPLAINT_ID_PATTERN)]
 
 
+def _not_a_boolean(value: object) -> object:
+    """JSON `true` equals 1 to Python; a version number must be a number."""
+    if isinstance(value, bool):
+        raise ValueError(f"schema_version must be the number {SCHEMA_VERSION}, not a boolean")
+    return value
+
+
+SchemaVersion = Annotated[Literal[1], BeforeValidator(_not_a_boolean)]
+
+
 class Envelope(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
 
@@ -43,7 +53,7 @@ class Envelope(BaseModel):
     complaint_id: ComplaintId
     occurred_at: AwareDatetime
     source: Annotated[str, Field(min_length=1, max_length=200)]
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
     payload: Payload
 
 
