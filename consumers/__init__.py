@@ -1,1 +1,1 @@
-"""x"""
+"""Kafka consumers: the engine's inbound loop."""

@@ -101,7 +101,8 @@ def _print_replay(result: ReplayResult, *, summary: bool) -> None:
     states = Counter(c.state for c in result.complaints.values())
     console.print(
         f"[bold]{len(result.complaints)}[/] complaints, {result.applied} decisions applied "
-        f"({result.timers_fired} timers fired), {len(result.aliases)} merged, "
+        f"({result.timers_fired} timers fired), {result.duplicates} duplicates, "
+        f"{len(result.aliases)} merged, "
         f"{len(result.refusals)} refused; by state: "
         + ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
     )

@@ -27,3 +27,16 @@ def describe_errors(errors: Sequence[ErrorDetails], *, skip: int = 0, limit: int
     ]
     more = f" (+{len(errors) - limit} more)" if len(errors) > limit else ""
     return "; ".join(parts) + more
+
+
+class ConcurrencyConflict(ComplaintflowError):
+    """Another worker changed the same complaint, inbox key or order first; the batch is
+    rolled back and decided again from fresh state."""
+
+
+class StoreUnavailable(ComplaintflowError):
+    """The database cannot be reached, is not migrated to head, or cannot take this setup."""
+
+
+class BrokerUnavailable(ComplaintflowError):
+    """The Kafka broker cannot be reached or started."""

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from complaintflow.engine.payloads import (
     AgentRespondedPayload,
@@ -22,6 +22,7 @@ from complaintflow.engine.payloads import (
     ComplaintResolvedPayload,
     CustomerRevisitedPayload,
     DepartmentRepliedPayload,
+    EventTime,
     EvidenceRequestedPayload,
     EvidenceSubmittedPayload,
     Payload,
@@ -51,7 +52,7 @@ class Envelope(BaseModel):
     event_id: UUID
     type: str
     complaint_id: ComplaintId
-    occurred_at: AwareDatetime
+    occurred_at: EventTime
     source: Annotated[str, Field(min_length=1, max_length=200)]
     schema_version: SchemaVersion
     payload: Payload

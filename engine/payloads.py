@@ -6,11 +6,11 @@ publishers to add fields without a new schema version.
 """
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from complaintflow.engine.vocabulary import (
     Category,
@@ -38,6 +38,18 @@ def _decimal_string(value: object) -> Decimal:
     raise ValueError('amount must be a decimal string such as "129.90"')
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _within_supported_range(value: datetime) -> datetime:
+    """Deadlines are computed from event times; near datetime's limits they would overflow."""
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must be between 1970-01-01 and 9000-01-01")
+    return value
+
+
+EventTime = Annotated[AwareDatetime, AfterValidator(_within_supported_range)]
 Amount = Annotated[
     Decimal, BeforeValidator(_decimal_string), Field(ge=0, max_digits=18, decimal_places=2)
 ]
@@ -120,7 +132,7 @@ class TimerFiredPayload(Payload):
     """`key` names the timer in its complaint; `due_at` tells this firing from a re-armed one."""
 
     key: Annotated[str, Field(min_length=1, max_length=200)]
-    due_at: AwareDatetime
+    due_at: EventTime
 
 
 class ComplaintGradedPayload(Payload):

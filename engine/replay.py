@@ -1,6 +1,7 @@
 """The offline, deterministic twin of the Kafka loop: JSON lines through `decide`, in order.
 
-Event time is the clock: each event is decided at its own occurred_at, and every timer that
+Like the loop, it applies an event_id once (later copies count as duplicates). Event time
+is the clock: each event is decided at its own occurred_at, and every timer that
 comes due before it fires first, as the sweeper would have fired it. Complaints and merge
 aliases live in memory and nothing is published, so what a workflow file does to a stream
 can be checked before it is deployed.
@@ -52,6 +53,7 @@ class ReplayResult:
     refusals: list[LineRefusal] = field(default_factory=list)
     applied: int = 0
     timers_fired: int = 0
+    duplicates: int = 0
 
 
 @dataclass
@@ -61,12 +63,17 @@ class _Replayer:
     result: ReplayResult = field(default_factory=ReplayResult)
     due: list[tuple[datetime, str, str]] = field(default_factory=list)
     by_order: dict[tuple[str, str], str] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
 
     def line(self, number: int, raw: bytes) -> None:
         event = decode_event(raw)
         if isinstance(event, Refusal):
             self.result.refusals.append(LineRefusal(number, None, event.reason))
             return
+        if str(event.event_id) in self.seen:
+            self.result.duplicates += 1
+            return
+        self.seen.add(str(event.event_id))
         self.fire_due(event.occurred_at)
         outcome = self.decide(event)
         if outcome.refusal is not None:

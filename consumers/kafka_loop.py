@@ -1,0 +1,129 @@
+"""The inbound loop: poll a batch, process it in one transaction, commit offsets, relay.
+
+Offsets are committed only after the batch's transaction, so a crash anywhere before that
+redelivers the batch, and the inbox turns what was already applied into duplicates. All work
+happens on this one thread; rebalance callbacks run inside `poll`, between batches.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.partitioner.default import murmur2
+from kafka.structs import OffsetAndMetadata
+
+from complaintflow.engine.batch import BatchChanges, InboundMessage
+from complaintflow.engine.errors import BrokerUnavailable
+from complaintflow.engine.processing import BatchProcessor
+from complaintflow.producers.outbox_relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+def consumer_for(bootstrap_servers: str, group_id: str, **overrides: object) -> KafkaConsumer:
+    """Small poll and session intervals: a consumer group on the embedded broker forms in
+    about max_poll_interval_ms, and a dead worker's partitions move after session_timeout_ms."""
+    try:
+        return KafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=overrides.pop("max_poll_interval_ms", 10_000),
+            session_timeout_ms=overrides.pop("session_timeout_ms", 6_000),
+            heartbeat_interval_ms=overrides.pop("heartbeat_interval_ms", 1_000),
+            fetch_max_bytes=32 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            **overrides,
+        )
+    except KafkaError as exc:
+        raise BrokerUnavailable(f"Kafka at {bootstrap_servers} unreachable: {exc}") from None
+
+
+def partitioner(partitions: int) -> Callable[[str], int]:
+    """Kafka's default key partitioner, so outbox rows belong to the complaint's partition."""
+
+    @lru_cache(maxsize=200_000)
+    def partition_of(complaint_id: str) -> int:
+        return (murmur2(complaint_id.encode()) & 0x7FFFFFFF) % partitions
+
+    return partition_of
+
+
+class _LogRebalance(ConsumerRebalanceListener):
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        log.info("partitions revoked: %s", sorted(tp.partition for tp in revoked))
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned: %s", sorted(tp.partition for tp in assigned))
+
+
+@dataclass
+class LoopStats:
+    batches: int = 0
+    applied: int = 0
+    refused: int = 0
+    duplicates: int = 0
+    unchanged: int = 0
+
+    def add(self, changes: BatchChanges) -> None:
+        self.batches += 1
+        self.applied += changes.applied
+        self.refused += changes.refused
+        self.duplicates += changes.duplicates
+        self.unchanged += changes.unchanged
+
+
+@dataclass
+class InboundLoop:
+    consumer: KafkaConsumer
+    topic: str
+    processor: BatchProcessor
+    relay: OutboxRelay
+    max_records: int = 1000
+    stop: threading.Event = field(default_factory=threading.Event)
+    stats: LoopStats = field(default_factory=LoopStats)
+    on_batch: Callable[[BatchChanges], None] | None = None
+
+    def run(self) -> None:
+        self.consumer.subscribe([self.topic], listener=_LogRebalance())
+        try:
+            while not self.stop.is_set():
+                self.step()
+        finally:
+            self.consumer.close(autocommit=False)
+
+    def step(self) -> None:
+        polled = self.consumer.poll(timeout_ms=100, max_records=self.max_records)
+        messages = [
+            InboundMessage(
+                topic=r.topic, partition=r.partition, offset=r.offset, key=r.key, value=r.value
+            )
+            for records in polled.values()
+            for r in records
+        ]
+        if messages:
+            changes = self.processor.process(messages)
+            self._commit(polled)
+            self.stats.add(changes)
+            if self.on_batch is not None:
+                self.on_batch(changes)
+        owned = {tp.partition for tp in self.consumer.assignment() if tp.topic == self.topic}
+        self.relay.drain(owned)
+
+    def _commit(self, polled: dict[TopicPartition, list[Any]]) -> None:
+        offsets = {
+            tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
+            for tp, records in polled.items()
+            if records
+        }
+        try:
+            self.consumer.commit(offsets)
+        except CommitFailedError:
+            log.info("offset commit refused after a rebalance; the inbox absorbs the redelivery")

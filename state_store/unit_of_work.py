@@ -1,0 +1,271 @@
+"""The unit of work over SQLAlchemy Core: one transaction per polled batch.
+
+It rolls back unless `commit` is called. Unique keys (inbox, history version, open order) and
+the version check on complaints turn a race with another worker into `ConcurrencyConflict`.
+"""
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from complaintflow.engine.batch import BatchChanges
+from complaintflow.engine.clock import Clock
+from complaintflow.engine.complaint import Complaint
+from complaintflow.engine.errors import ConcurrencyConflict, StoreUnavailable
+from complaintflow.state_store.models import (
+    AliasRow,
+    ComplaintRow,
+    HistoryRow,
+    InboxRow,
+    OpenOrderRow,
+    OutboxRow,
+    TimerRow,
+)
+
+_CHUNK = 500
+T = TypeVar("T")
+
+complaints_t = cast(Table, ComplaintRow.__table__)
+history_t = cast(Table, HistoryRow.__table__)
+inbox_t = cast(Table, InboxRow.__table__)
+outbox_t = cast(Table, OutboxRow.__table__)
+timers_t = cast(Table, TimerRow.__table__)
+aliases_t = cast(Table, AliasRow.__table__)
+open_orders_t = cast(Table, OpenOrderRow.__table__)
+
+
+def chunks(items: Collection[T], size: int = _CHUNK) -> Iterator[list[T]]:
+    ordered = list(items)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def complaint_columns(c: Complaint, now: datetime) -> dict[str, Any]:
+    return {
+        "complaint_id": c.complaint_id,
+        "state": c.state,
+        "version": c.version,
+        "workflow_version": c.workflow_version,
+        "priority": c.priority.value,
+        "department": c.department.value,
+        "escalation_level": None if c.escalation_level is None else c.escalation_level.value,
+        "category": c.category.value,
+        "channels": ",".join(c.channels),
+        "customer_id": c.customer_id,
+        "order_id": c.order_id,
+        "received_at": c.received_at,
+        "first_response_at": c.first_response_at,
+        "resolved_at": c.resolved_at,
+        "overdue": c.overdue,
+        "reopen_count": c.reopen_count,
+        "aggregate": c.model_dump(mode="json"),
+        "updated_at": now,
+    }
+
+
+class SqlAlchemyUnitOfWork:
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self.connection = connection
+        self.clock = clock
+
+    def seen(self, keys: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(keys):
+            found.update(
+                self.connection.scalars(
+                    select(inbox_t.c.message_key).where(inbox_t.c.message_key.in_(chunk))
+                )
+            )
+        return found
+
+    def resolve_aliases(self, complaint_ids: Collection[str]) -> dict[str, str]:
+        resolved: dict[str, str] = {}
+        for chunk in chunks(complaint_ids):
+            rows = self.connection.execute(
+                select(aliases_t.c.merged_id, aliases_t.c.complaint_id).where(
+                    aliases_t.c.merged_id.in_(chunk)
+                )
+            )
+            resolved.update({merged: into for merged, into in rows})
+        return resolved
+
+    def load(self, complaint_ids: Collection[str]) -> dict[str, Complaint]:
+        loaded: dict[str, Complaint] = {}
+        for chunk in chunks(complaint_ids):
+            rows = self.connection.execute(
+                select(complaints_t.c.aggregate).where(complaints_t.c.complaint_id.in_(chunk))
+            )
+            for (aggregate,) in rows:
+                complaint = Complaint.model_validate(aggregate)
+                loaded[complaint.complaint_id] = complaint
+        return loaded
+
+    def open_orders(self, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        found: dict[tuple[str, str], str] = {}
+        columns = tuple_(open_orders_t.c.customer_id, open_orders_t.c.order_id)
+        for chunk in chunks(pairs):
+            rows = self.connection.execute(
+                select(
+                    open_orders_t.c.customer_id,
+                    open_orders_t.c.order_id,
+                    open_orders_t.c.complaint_id,
+                ).where(columns.in_(chunk))
+            )
+            found.update({(customer, order): cid for customer, order, cid in rows})
+        return found
+
+    def write(self, changes: BatchChanges) -> None:
+        try:
+            self._write(changes)
+        except IntegrityError as exc:
+            raise ConcurrencyConflict(f"another worker got there first: {exc.orig}") from None
+
+    def _write(self, changes: BatchChanges) -> None:
+        now = self.clock.now()
+        run = self.connection.execute
+        new = [
+            complaint_columns(c, now)
+            for cid, c in changes.complaints.items()
+            if changes.loaded_versions[cid] is None
+        ]
+        if new:
+            run(insert(complaints_t), new)
+        for cid, complaint in changes.complaints.items():
+            expected = changes.loaded_versions[cid]
+            if expected is None:
+                continue
+            result = run(
+                update(complaints_t)
+                .where(complaints_t.c.complaint_id == cid, complaints_t.c.version == expected)
+                .values(complaint_columns(complaint, now))
+            )
+            if result.rowcount != 1:
+                raise ConcurrencyConflict(f"complaint {cid} changed since version {expected}")
+        if changes.inbox:
+            run(
+                insert(inbox_t),
+                [
+                    {
+                        "message_key": e.key,
+                        "complaint_id": e.complaint_id,
+                        "outcome": e.outcome,
+                        "processed_at": now,
+                    }
+                    for e in changes.inbox
+                ],
+            )
+        if changes.history:
+            run(
+                insert(history_t),
+                [
+                    {
+                        "complaint_id": e.complaint_id,
+                        "version": e.version,
+                        "event_id": str(e.event_id),
+                        "type": e.type.value,
+                        "state": e.state,
+                        "occurred_at": e.occurred_at,
+                        "source": e.source,
+                        "payload": e.payload,
+                        "recorded_at": now,
+                    }
+                    for e in changes.history
+                ],
+            )
+        if changes.outbox:
+            run(
+                insert(outbox_t),
+                [
+                    {
+                        "partition": m.partition,
+                        "topic": m.topic,
+                        "key": m.key,
+                        "value": m.value,
+                        "created_at": now,
+                        "sent_at": None,
+                    }
+                    for m in changes.outbox
+                ],
+            )
+        self._write_timers(changes)
+        if changes.aliases:
+            run(
+                insert(aliases_t),
+                [{"merged_id": m, "complaint_id": c} for m, c in changes.aliases.items()],
+            )
+        self._write_open_orders(changes)
+
+    def _write_timers(self, changes: BatchChanges) -> None:
+        touched = changes.timers_cancelled | set(changes.timers_set)
+        key = tuple_(timers_t.c.complaint_id, timers_t.c.key)
+        for chunk in chunks(touched):
+            self.connection.execute(delete(timers_t).where(key.in_(chunk)))
+        if changes.timers_set:
+            self.connection.execute(
+                insert(timers_t),
+                [
+                    {
+                        "complaint_id": cid,
+                        "key": k,
+                        "due_at": t.due_at,
+                        "claimed_until": None,
+                        "claimed_by": None,
+                    }
+                    for (cid, k), t in changes.timers_set.items()
+                ],
+            )
+
+    def _write_open_orders(self, changes: BatchChanges) -> None:
+        pairs = changes.closed_orders | set(changes.open_orders)
+        key = tuple_(open_orders_t.c.customer_id, open_orders_t.c.order_id)
+        for chunk in chunks(pairs):
+            self.connection.execute(delete(open_orders_t).where(key.in_(chunk)))
+        if changes.open_orders:
+            self.connection.execute(
+                insert(open_orders_t),
+                [
+                    {"customer_id": cu, "order_id": o, "complaint_id": cid, "received_at": at}
+                    for (cu, o), (cid, at) in changes.open_orders.items()
+                ],
+            )
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+
+class SqlAlchemyStore:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SqlAlchemyUnitOfWork]:
+        """A transaction that is rolled back unless committed."""
+        try:
+            connection = self.engine.connect()
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
+        try:
+            connection.begin()
+            yield SqlAlchemyUnitOfWork(connection, self.clock)
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            connection.close()
+
+    def history(self, complaint_id: str) -> Sequence[HistoryRow]:
+        """One complaint's history in version order (merged ids resolve to their target)."""
+        with self.engine.connect() as connection:
+            target = connection.scalar(
+                select(aliases_t.c.complaint_id).where(aliases_t.c.merged_id == complaint_id)
+            )
+            rows = connection.execute(
+                select(history_t)
+                .where(history_t.c.complaint_id == (target or complaint_id))
+                .order_by(history_t.c.version)
+            )
+            return [HistoryRow(**row._mapping) for row in rows]
