@@ -40,3 +40,7 @@ class StoreUnavailable(ComplaintflowError):
 
 class BrokerUnavailable(ComplaintflowError):
     """The Kafka broker cannot be reached or started."""
+
+
+class ComplaintNotFound(ComplaintflowError):
+    """No complaint with that id (or merged id) in the store."""

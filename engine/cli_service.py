@@ -1,0 +1,242 @@
+"""Commands that run the engine: run, broker, demo."""
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from sqlalchemy import Engine
+
+from complaintflow.engine.cli_app import (
+    BootstrapOption,
+    ClockSpeedOption,
+    DatabaseOption,
+    GroupOption,
+    PrefixOption,
+    WorkflowOption,
+    app,
+    console,
+    settings_from,
+)
+from complaintflow.engine.decoding import decode_event
+from complaintflow.engine.embedded_broker import (
+    create_topics,
+    embedded_broker,
+    free_port,
+    start_tansu,
+    wait_until_ready,
+)
+from complaintflow.engine.errors import ComplaintflowError
+from complaintflow.engine.outcome import Refusal
+from complaintflow.engine.settings import Settings
+from complaintflow.engine.topics import Topics
+from complaintflow.engine.worker import Worker
+from complaintflow.producers.publisher import ComplaintPublisher
+from complaintflow.producers.sample_day import sample_day
+from complaintflow.state_store.database import open_engine
+from complaintflow.state_store.schema import upgrade
+from complaintflow.state_store.summary import StoreSummary, summarize
+
+DEMO_DATABASE = "sqlite:///complaintflow-demo.db"
+
+
+@contextmanager
+def broker_for(settings: Settings) -> Iterator[str]:
+    """The configured Kafka (topics created if missing), or the embedded broker."""
+    topics = Topics(settings.topic_prefix)
+    if settings.bootstrap_servers:
+        create_topics(settings.bootstrap_servers, topics)
+        yield settings.bootstrap_servers
+    else:
+        with embedded_broker(topics) as bootstrap:
+            yield bootstrap
+
+
+def stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+@app.command()
+def run(
+    bootstrap_servers: BootstrapOption = None,
+    database_url: DatabaseOption = None,
+    topic_prefix: PrefixOption = None,
+    workflow: WorkflowOption = None,
+    group_id: GroupOption = None,
+    clock_speed: ClockSpeedOption = None,
+) -> None:
+    """One engine worker: consumer loop and outbox relay, until SIGINT/SIGTERM."""
+    settings = settings_from(
+        bootstrap_servers=bootstrap_servers,
+        database_url=database_url,
+        topic_prefix=topic_prefix,
+        workflow=workflow,
+        group_id=group_id,
+        clock_speed=clock_speed,
+    )
+    stop = stop_on_signals()
+    with broker_for(settings) as bootstrap:
+        console.print(f"worker on {bootstrap}, database {settings.database_url}", highlight=False)
+        Worker(settings, bootstrap, stop).run()
+
+
+@app.command()
+def broker(
+    port: Annotated[
+        int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one).")
+    ] = None,
+    topic_prefix: PrefixOption = None,
+) -> None:
+    """Run the embedded broker (Tansu, memory-only) in the foreground, topics created."""
+    settings = settings_from(topic_prefix=topic_prefix)
+    port = port or free_port()
+    process = start_tansu(port)
+    bootstrap = f"127.0.0.1:{port}"
+    stop = stop_on_signals()
+    try:
+        wait_until_ready(bootstrap, process)
+        create_topics(bootstrap, Topics(settings.topic_prefix))
+        console.print(
+            f"broker ready: export COMPLAINTFLOW_BOOTSTRAP_SERVERS={bootstrap}", highlight=False
+        )
+        while not stop.wait(0.5):
+            if process.poll() is not None:
+                raise ComplaintflowError(f"broker exited with status {process.returncode}")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class _WorkerThread(threading.Thread):
+    def __init__(self, worker: Worker) -> None:
+        super().__init__(name="complaintflow-worker", daemon=True)
+        self.worker = worker
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.worker.run()
+        except BaseException as exc:
+            self.error = exc
+
+
+@app.command()
+def demo(
+    complaints: Annotated[int, typer.Option(help="Complaints in the simulated day.")] = 400,
+    database_url: DatabaseOption = None,
+    clock_speed: ClockSpeedOption = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine.")] = 300,
+) -> None:
+    """The main job: broker + worker + a realistic day of complaints, then a summary."""
+    settings = settings_from(database_url=database_url or DEMO_DATABASE, clock_speed=clock_speed)
+    _fresh_sqlite(settings.database_url)
+    engine = open_engine(settings.database_url)
+    upgrade(engine)
+    lines = sample_day(complaints=complaints)
+    expected = _distinct_inputs(lines)
+    stop = stop_on_signals()
+    with broker_for(settings) as bootstrap:
+        thread = _WorkerThread(Worker(settings, bootstrap, stop))
+        thread.start()
+        with _progress() as progress:
+            publishing = progress.add_task("publishing a day of complaints", total=len(lines))
+            with ComplaintPublisher(bootstrap, settings.topic_prefix) as publisher:
+                for line in lines:
+                    event = decode_event(line)
+                    key = None if isinstance(event, Refusal) else event.complaint_id.encode()
+                    publisher.publish_raw(key, line)
+                    progress.advance(publishing)
+            processing = progress.add_task("engine processing", total=expected)
+            summary = _wait_for_engine(
+                engine, expected, thread, stop, timeout, progress, processing
+            )
+        stop.set()
+        thread.join(timeout=30)
+    if thread.error is not None:
+        raise thread.error
+    _print_summary(summary, published=len(lines))
+
+
+def _fresh_sqlite(url: str) -> None:
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm", ".worker-lock"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _distinct_inputs(lines: list[bytes]) -> int:
+    """Inbox rows the day will leave: one per distinct event_id, one per undecodable line."""
+    keys = set()
+    for number, line in enumerate(lines):
+        event = decode_event(line)
+        keys.add(f"line {number}" if isinstance(event, Refusal) else str(event.event_id))
+    return len(keys)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _wait_for_engine(
+    engine: Engine,
+    expected: int,
+    thread: _WorkerThread,
+    stop: threading.Event,
+    timeout: float,
+    progress: Progress,
+    task: TaskID,
+) -> StoreSummary:
+    """Wait (with a deadline) until every input is processed and the outbox has drained."""
+    deadline = time.monotonic() + timeout
+    while True:
+        summary = summarize(engine)
+        progress.update(task, completed=summary.processed)
+        if summary.processed >= expected and summary.outbox_backlog == 0:
+            return summary
+        if thread.error is not None or not thread.is_alive() or stop.is_set():
+            return summary
+        if time.monotonic() > deadline:
+            raise ComplaintflowError(
+                f"demo: the engine processed {summary.processed} of {expected} inputs "
+                f"in {timeout:.0f} s"
+            )
+        time.sleep(0.2)
+
+
+def _print_summary(summary: StoreSummary, published: int) -> None:
+    table = Table(title="complaints by state")
+    table.add_column("state")
+    table.add_column("complaints", justify="right")
+    for state, count in sorted(summary.by_state.items()):
+        table.add_row(state, str(count))
+    console.print(table)
+    refused = summary.inbox.get("refused", 0)
+    console.print(
+        f"published {published} messages; applied {summary.inbox.get('applied', 0)}, "
+        f"dead-lettered {refused} (complaints.dlq), merged {summary.merged} cross-channel "
+        f"duplicates; event log: {summary.history_rows} entries, {summary.breaches} SLA breaches, "
+        f"{summary.escalations} escalations",
+        highlight=False,
+    )

@@ -1,0 +1,102 @@
+"""The unit of work's contract, run on SQLite and on a real PostgreSQL server alike."""
+
+from datetime import timedelta
+
+import pytest
+from builders import MONDAY_9, event
+
+from complaintflow.engine.batch import BatchChanges, InboxEntry
+from complaintflow.engine.clock import FixedClock
+from complaintflow.engine.decision import decide
+from complaintflow.engine.errors import ConcurrencyConflict
+from complaintflow.engine.workflow import Workflow
+from complaintflow.state_store.database import open_engine
+from complaintflow.state_store.unit_of_work import SqlAlchemyStore
+
+
+@pytest.fixture
+def store(database_url: str) -> SqlAlchemyStore:
+    return SqlAlchemyStore(open_engine(database_url), FixedClock(MONDAY_9))
+
+
+def received_changes(workflow: Workflow, complaint_id: str = "C-1") -> BatchChanges:
+    outcome = decide(
+        None, event("complaint.received", complaint_id=complaint_id), MONDAY_9, workflow
+    )
+    assert outcome.complaint is not None
+    changes = BatchChanges(
+        loaded_versions={complaint_id: None},
+        complaints={complaint_id: outcome.complaint},
+        history=list(outcome.entries),
+        inbox=[InboxEntry(key=f"evt-{complaint_id}", complaint_id=complaint_id, outcome="applied")],
+        timers_set={(complaint_id, t.key): t for t in outcome.timers_set},
+    )
+    changes.open_orders[("U1", "O1")] = (complaint_id, MONDAY_9)
+    return changes
+
+
+def test_rolls_back_uncommitted_work_by_default(store: SqlAlchemyStore, workflow: Workflow) -> None:
+    with store.unit_of_work() as uow:
+        uow.write(received_changes(workflow))
+    with store.unit_of_work() as uow:
+        assert uow.load(["C-1"]) == {}
+        assert uow.seen(["evt-C-1"]) == set()
+
+
+def test_committed_work_reads_back_whole(store: SqlAlchemyStore, workflow: Workflow) -> None:
+    changes = received_changes(workflow)
+    with store.unit_of_work() as uow:
+        uow.write(changes)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.load(["C-1"]) == changes.complaints
+        assert uow.seen(["evt-C-1", "evt-other"]) == {"evt-C-1"}
+        assert uow.open_orders([("U1", "O1"), ("U1", "O2")]) == {("U1", "O1"): "C-1"}
+    rows = store.history("C-1")
+    assert [(r.version, r.type, r.state) for r in rows] == [
+        (1, "complaint.received", "received"),
+        (2, "complaint.graded", "graded"),
+    ]
+    assert rows[0].occurred_at == MONDAY_9
+
+
+def test_a_stale_version_is_a_conflict(store: SqlAlchemyStore, workflow: Workflow) -> None:
+    with store.unit_of_work() as uow:
+        uow.write(received_changes(workflow))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        complaint = uow.load(["C-1"])["C-1"]
+    later = decide(
+        complaint, event("agent.responded", at=MONDAY_9 + timedelta(minutes=1)), MONDAY_9, workflow
+    )
+    assert later.complaint is not None
+    stale = BatchChanges(
+        loaded_versions={"C-1": complaint.version - 1}, complaints={"C-1": later.complaint}
+    )
+    with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
+        uow.write(stale)
+
+
+def test_the_same_inbox_key_twice_is_a_conflict(store: SqlAlchemyStore, workflow: Workflow) -> None:
+    with store.unit_of_work() as uow:
+        uow.write(received_changes(workflow))
+        uow.commit()
+    again = BatchChanges(inbox=[InboxEntry(key="evt-C-1", complaint_id="C-1", outcome="applied")])
+    with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
+        uow.write(again)
+
+
+def test_a_newer_complaint_takes_over_the_open_order(
+    store: SqlAlchemyStore, workflow: Workflow
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.write(received_changes(workflow, "C-1"))
+        uow.commit()
+    rival = received_changes(workflow, "C-2")
+    rival.open_orders.clear()
+    rival.open_orders[("U1", "O1")] = ("C-2", MONDAY_9)
+    with store.unit_of_work() as uow:
+        uow.write(rival)  # delete-then-insert within one transaction replaces the row
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.open_orders([("U1", "O1")]) == {("U1", "O1"): "C-2"}
