@@ -4,7 +4,12 @@ Every command turns the project's own errors into one line on stderr and a non-z
 a traceback is a bug.
 """
 
-from complaintflow.engine import cli_offline, cli_ops, cli_service  # noqa: F401 - registers commands
+from complaintflow.engine import (  # noqa: F401 - importing registers the commands
+    cli_bench,
+    cli_offline,
+    cli_ops,
+    cli_service,
+)
 from complaintflow.engine.cli_app import app, errors
 from complaintflow.engine.errors import ComplaintflowError
 
