@@ -9,7 +9,17 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from complaintflow.engine.batch import BatchChanges
@@ -134,17 +144,13 @@ class SqlAlchemyUnitOfWork:
         ]
         if new:
             run(insert(complaints_t), new)
-        for cid, complaint in changes.complaints.items():
-            expected = changes.loaded_versions[cid]
-            if expected is None:
-                continue
-            result = run(
-                update(complaints_t)
-                .where(complaints_t.c.complaint_id == cid, complaints_t.c.version == expected)
-                .values(complaint_columns(complaint, now))
-            )
-            if result.rowcount != 1:
-                raise ConcurrencyConflict(f"complaint {cid} changed since version {expected}")
+        updates = [
+            {**complaint_columns(c, now), "expected_id": cid, "expected_version": expected}
+            for cid, c in changes.complaints.items()
+            if (expected := changes.loaded_versions[cid]) is not None
+        ]
+        if updates:
+            self._update_complaints(updates)
         if changes.inbox:
             run(
                 insert(inbox_t),
@@ -198,6 +204,27 @@ class SqlAlchemyUnitOfWork:
                 [{"merged_id": m, "complaint_id": c} for m, c in changes.aliases.items()],
             )
         self._write_open_orders(changes)
+
+    def _update_complaints(self, updates: list[dict[str, Any]]) -> None:
+        """One executemany; the summed row count tells whether any version had moved on."""
+        statement = (
+            update(complaints_t)
+            .where(
+                complaints_t.c.complaint_id == bindparam("expected_id"),
+                complaints_t.c.version == bindparam("expected_version"),
+            )
+            .values(
+                {name: bindparam(name) for name in updates[0] if not name.startswith("expected_")}
+            )
+        )
+        if self.connection.dialect.supports_sane_multi_rowcount:
+            changed = self.connection.execute(statement, updates).rowcount
+        else:
+            changed = sum(self.connection.execute(statement, [row]).rowcount for row in updates)
+        if changed != len(updates):
+            raise ConcurrencyConflict(
+                f"{len(updates) - changed} of {len(updates)} complaints changed since read"
+            )
 
     def _write_timers(self, changes: BatchChanges) -> None:
         touched = changes.timers_cancelled | set(changes.timers_set)
