@@ -5,6 +5,7 @@ are derived from the deadlines and schedules held here (`timers`), so the set of
 timers can never disagree with the state that explains them.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -25,10 +26,12 @@ from complaintflow.engine.vocabulary import (
 PAUSABLE = frozenset({DeadlineName.FIRST_RESPONSE, DeadlineName.HANDLING})
 
 
-class Timer(BaseModel):
-    """A pending wake-up: `key` is unique within a complaint; `due_at` identifies the arming."""
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A pending wake-up: `key` is unique within a complaint; `due_at` identifies the arming.
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass: timers are derived on every decision, and never cross a boundary alone.
+    """
 
     key: str
     due_at: datetime

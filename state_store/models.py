@@ -1,4 +1,4 @@
-"""The store's tables. The complaint row keeps the whole aggregate as JSON (the decision
+"""The store's tables. The complaint row keeps the whole aggregate as JSON text (the decision
 function's input) beside indexed columns for lookups and reports; history is the event log,
 one row per version; inbox, outbox and timers make processing effectively-once."""
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -75,7 +76,7 @@ class ComplaintRow(Base):
     resolved_at: Mapped[datetime | None]
     overdue: Mapped[bool] = mapped_column(Boolean)
     reopen_count: Mapped[int] = mapped_column(Integer)
-    aggregate: Mapped[dict[str, Any]]
+    aggregate: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_complaints_customer_order", "customer_id", "order_id"),)

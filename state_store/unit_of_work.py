@@ -72,7 +72,7 @@ def complaint_columns(c: Complaint, now: datetime) -> dict[str, Any]:
         "resolved_at": c.resolved_at,
         "overdue": c.overdue,
         "reopen_count": c.reopen_count,
-        "aggregate": c.model_dump(mode="json"),
+        "aggregate": c.model_dump_json(),
         "updated_at": now,
     }
 
@@ -110,7 +110,7 @@ class SqlAlchemyUnitOfWork:
                 select(complaints_t.c.aggregate).where(complaints_t.c.complaint_id.in_(chunk))
             )
             for (aggregate,) in rows:
-                complaint = Complaint.model_validate(aggregate)
+                complaint = Complaint.model_validate_json(aggregate)
                 loaded[complaint.complaint_id] = complaint
         return loaded
 

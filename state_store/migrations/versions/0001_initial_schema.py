@@ -54,7 +54,7 @@ def upgrade() -> None:
         ),
         sa.Column("overdue", sa.Boolean(), nullable=False),
         sa.Column("reopen_count", sa.Integer(), nullable=False),
-        sa.Column("aggregate", sa.JSON(), nullable=False),
+        sa.Column("aggregate", sa.Text(), nullable=False),
         sa.Column(
             "updated_at",
             complaintflow.state_store.models.UtcDateTime(timezone=True),
