@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from complaintflow.engine.complaint import Complaint, Timer
 from complaintflow.engine.decision import decide
 from complaintflow.engine.decoding import decode_event
-from complaintflow.engine.events import ComplaintReceived, InboundEvent, LogEntry
+from complaintflow.engine.events import ComplaintReceived, InboundEvent, LogEntry, TimerFired
 from complaintflow.engine.outcome import Outcome, Refusal
 from complaintflow.engine.topics import Topics
 from complaintflow.engine.workflow import Workflow
@@ -89,6 +89,7 @@ class BatchChanges:
     outbox: list[OutboundMessage] = field(default_factory=list)
     timers_set: dict[tuple[str, str], Timer] = field(default_factory=dict)
     timers_cancelled: set[tuple[str, str]] = field(default_factory=set)
+    timers_fired: list[tuple[str, str, datetime]] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)
     open_orders: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
     closed_orders: set[tuple[str, str]] = field(default_factory=set)
@@ -170,6 +171,9 @@ class _Batch:
             found = ctx.open_orders.get((event.payload.customer_id, event.payload.order_id))
             candidate = ctx.complaints.get(found) if found else None
         outcome = decide(ctx.complaints.get(target_id), event, self.now, self.workflow, candidate)
+        if isinstance(event, TimerFired):
+            # the firing is consumed whatever it decided; a re-armed timer has another due_at
+            self.changes.timers_fired.append((target_id, event.payload.key, event.payload.due_at))
         if outcome.refusal is not None:
             self._dead_letter(message, outcome.refusal.reason, key, event.complaint_id)
         elif outcome.complaint is None:

@@ -1,4 +1,4 @@
-"""One engine worker: consumer loop, outbox relay (and, later, the timer sweeper), wired
+"""One engine worker: consumer loop, outbox relay and timer sweeper, wired
 from `Settings`. This is the only place that turns configuration into adapters."""
 
 import fcntl
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from complaintflow.consumers.kafka_loop import InboundLoop, consumer_for, partitioner
@@ -21,9 +22,11 @@ from complaintflow.engine.topics import Topics
 from complaintflow.engine.workflow import load_workflow
 from complaintflow.producers.kafka_publisher import KafkaPublisher
 from complaintflow.producers.outbox_relay import OutboxRelay
+from complaintflow.producers.timer_sweeper import TimerSweeper
 from complaintflow.state_store.database import is_sqlite, open_engine
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
 from complaintflow.state_store.schema import require_head
+from complaintflow.state_store.timer_store import SqlAlchemyTimers
 from complaintflow.state_store.unit_of_work import SqlAlchemyStore
 
 
@@ -72,10 +75,12 @@ class Worker:
     bootstrap: str
     stop: threading.Event
     on_batch: Callable[[BatchChanges], None] | None = None
+    clock: Clock | None = None
+    sweep_every_s: float = 1.0
 
     def run(self) -> None:
         settings = self.settings
-        clock = clock_for(settings)
+        clock = self.clock or clock_for(settings)
         workflow = load_workflow(settings.workflow)
         engine = open_engine(settings.database_url)
         require_head(engine)
@@ -93,8 +98,17 @@ class Worker:
                 stop=self.stop,
                 on_batch=self.on_batch,
             )
+            sweeper_publisher = KafkaPublisher(self.bootstrap)
+            sweeper = TimerSweeper(SqlAlchemyTimers(engine), sweeper_publisher, clock, topics)
+            scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+            scheduler.add_job(
+                sweeper.sweep, "interval", seconds=self.sweep_every_s, id="timer-sweeper"
+            )
+            scheduler.start()
             try:
                 loop.run()
             finally:
+                scheduler.shutdown(wait=True)
+                sweeper_publisher.close()
                 publisher.close()
                 engine.dispose()

@@ -227,6 +227,18 @@ class SqlAlchemyUnitOfWork:
             )
 
     def _write_timers(self, changes: BatchChanges) -> None:
+        if changes.timers_fired:
+            self.connection.execute(
+                delete(timers_t).where(
+                    timers_t.c.complaint_id == bindparam("fired_id"),
+                    timers_t.c.key == bindparam("fired_key"),
+                    timers_t.c.due_at == bindparam("fired_due", type_=timers_t.c.due_at.type),
+                ),
+                [
+                    {"fired_id": cid, "fired_key": key, "fired_due": due}
+                    for cid, key, due in changes.timers_fired
+                ],
+            )
         touched = changes.timers_cancelled | set(changes.timers_set)
         key = tuple_(timers_t.c.complaint_id, timers_t.c.key)
         for chunk in chunks(touched):

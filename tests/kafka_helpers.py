@@ -9,6 +9,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from complaintflow.engine.clock import Clock
 from complaintflow.engine.settings import Settings
 from complaintflow.engine.worker import Worker
 
@@ -62,9 +63,11 @@ def publish(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes
 
 
 @contextmanager
-def running_worker(settings: Settings, bootstrap: str) -> Iterator[Worker]:
+def running_worker(
+    settings: Settings, bootstrap: str, clock: Clock | None = None
+) -> Iterator[Worker]:
     stop = threading.Event()
-    worker = Worker(settings, bootstrap, stop)
+    worker = Worker(settings, bootstrap, stop, clock=clock, sweep_every_s=0.2)
     errors: list[BaseException] = []
 
     def target() -> None:
