@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,4 +17,7 @@ class Settings(BaseSettings):
     workflow: Path | None = None
     group_id: str = "complaintflow"
     clock_speed: float = Field(default=1.0, gt=0)
+    clock_start: AwareDatetime | None = Field(
+        default=None, description="where the worker's clock starts (drills, acceptance runs)"
+    )
     batch_size: int = Field(default=1000, ge=1, le=50_000)

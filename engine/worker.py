@@ -31,7 +31,9 @@ from complaintflow.state_store.unit_of_work import SqlAlchemyStore
 
 
 def clock_for(settings: Settings) -> Clock:
-    return SystemClock() if settings.clock_speed == 1 else ScaledClock(settings.clock_speed)
+    if settings.clock_speed == 1 and settings.clock_start is None:
+        return SystemClock()
+    return ScaledClock(settings.clock_speed, origin=settings.clock_start)
 
 
 @contextmanager

@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from builders import MONDAY_9
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from complaintflow.engine.clock import Clock
+from complaintflow.engine.clock import Clock, FixedClock
 from complaintflow.engine.settings import Settings
 from complaintflow.engine.worker import Worker
 
@@ -63,11 +64,13 @@ def publish(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes
 
 
 @contextmanager
-def running_worker(
+def running_worker(  # the clock stands at the test events' time unless a test moves it
     settings: Settings, bootstrap: str, clock: Clock | None = None
 ) -> Iterator[Worker]:
     stop = threading.Event()
-    worker = Worker(settings, bootstrap, stop, clock=clock, sweep_every_s=0.2)
+    worker = Worker(
+        settings, bootstrap, stop, clock=clock or FixedClock(MONDAY_9), sweep_every_s=0.2
+    )
     errors: list[BaseException] = []
 
     def target() -> None:

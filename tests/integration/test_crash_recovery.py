@@ -24,7 +24,13 @@ from complaintflow.state_store.unit_of_work import aliases_t, complaints_t, hist
 
 
 def start_worker(broker: str, topics: Topics, database_url: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "COMPLAINTFLOW_BATCH_SIZE": "25"}
+    env = {
+        **os.environ,
+        "COMPLAINTFLOW_BATCH_SIZE": "25",
+        # the clock stands (almost) still where the day starts: no timer comes due mid-test
+        "COMPLAINTFLOW_CLOCK_START": "2025-07-15T08:00:00+08:00",
+        "COMPLAINTFLOW_CLOCK_SPEED": "0.000001",
+    }
     return subprocess.Popen(
         [
             sys.executable,
