@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from complaintflow.engine.cli_app import (
     BootstrapOption,
@@ -31,6 +32,7 @@ from complaintflow.engine.cli_app import (
     console,
     settings_from,
 )
+from complaintflow.engine.clock import ScaledClock, SystemClock
 from complaintflow.engine.decoding import decode_event
 from complaintflow.engine.embedded_broker import (
     create_topics,
@@ -45,10 +47,11 @@ from complaintflow.engine.settings import Settings
 from complaintflow.engine.topics import Topics
 from complaintflow.engine.worker import Worker
 from complaintflow.producers.publisher import ComplaintPublisher
-from complaintflow.producers.sample_day import sample_day
-from complaintflow.state_store.database import open_engine
+from complaintflow.producers.sample_day import SHANGHAI, sample_day
+from complaintflow.state_store.database import READ_ONLY, open_engine
 from complaintflow.state_store.schema import upgrade
 from complaintflow.state_store.summary import StoreSummary, summarize
+from complaintflow.state_store.unit_of_work import SqlAlchemyUnitOfWork, inbox_t
 
 DEMO_DATABASE = "sqlite:///complaintflow-demo.db"
 
@@ -140,32 +143,39 @@ class _WorkerThread(threading.Thread):
 def demo(
     complaints: Annotated[int, typer.Option(help="Complaints in the simulated day.")] = 400,
     database_url: DatabaseOption = None,
-    clock_speed: ClockSpeedOption = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine.")] = 300,
+    clock_speed: Annotated[
+        float, typer.Option(help="Clock seconds per wall-clock second (2 h a second).")
+    ] = 7200,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine.")] = 600,
 ) -> None:
-    """The main job: broker + worker + a realistic day of complaints, then a summary."""
+    """The main job: broker + worker + a realistic day of complaints on a compressed clock.
+
+    Each event is published when the worker's clock reaches its time, so SLA warnings,
+    breaches, escalations, revisits and archiving happen as they would in a real day.
+    """
     settings = settings_from(database_url=database_url or DEMO_DATABASE, clock_speed=clock_speed)
     _fresh_sqlite(settings.database_url)
     engine = open_engine(settings.database_url)
     upgrade(engine)
-    lines = sample_day(complaints=complaints)
-    expected = _distinct_inputs(lines)
+    clock = ScaledClock(settings.clock_speed)
+    lines = sample_day(complaints=complaints, start=clock.now().astimezone(SHANGHAI))
+    inputs = _inputs(lines)
     stop = stop_on_signals()
     with broker_for(settings) as bootstrap:
-        thread = _WorkerThread(Worker(settings, bootstrap, stop))
+        thread = _WorkerThread(Worker(settings, bootstrap, stop, clock=clock))
         thread.start()
         with _progress() as progress:
-            publishing = progress.add_task("publishing a day of complaints", total=len(lines))
+            publishing = progress.add_task("publishing the day as it happens", total=len(lines))
+            processing = progress.add_task("engine processing", total=len(set(inputs)))
             with ComplaintPublisher(bootstrap, settings.topic_prefix) as publisher:
-                for line in lines:
-                    event = decode_event(line)
-                    key = None if isinstance(event, Refusal) else event.complaint_id.encode()
+                for (key, at, _), line in zip(inputs, lines, strict=True):
+                    while at is not None and clock.now() < at and not stop.is_set():
+                        time.sleep(0.02)
+                        progress.update(processing, completed=_processed(engine, inputs))
                     publisher.publish_raw(key, line)
+                    publisher.flush()
                     progress.advance(publishing)
-            processing = progress.add_task("engine processing", total=expected)
-            summary = _wait_for_engine(
-                engine, expected, thread, stop, timeout, progress, processing
-            )
+            summary = _wait_for_engine(engine, inputs, thread, stop, timeout, progress, processing)
         stop.set()
         thread.join(timeout=30)
     if thread.error is not None:
@@ -173,20 +183,38 @@ def demo(
     _print_summary(summary, published=len(lines))
 
 
+Input = tuple[bytes | None, datetime | None, str]
+
+
+def _inputs(lines: list[bytes]) -> list[Input]:
+    """(key, event time, inbox key) per line: undecodable lines are keyed by position."""
+    inputs: list[Input] = []
+    for number, line in enumerate(lines):
+        event = decode_event(line)
+        if isinstance(event, Refusal):
+            inputs.append((None, None, f"line {number}"))
+        else:
+            inputs.append((event.complaint_id.encode(), event.occurred_at, str(event.event_id)))
+    return inputs
+
+
+def _processed(engine: Engine, inputs: list[Input]) -> int:
+    """Published events the engine has processed (undecodable lines count once each)."""
+    event_ids = {key for _, at, key in inputs if at is not None}
+    undecodable = sum(1 for _, at, _ in inputs if at is None)
+    with engine.connect().execution_options(**READ_ONLY) as connection:
+        seen = SqlAlchemyUnitOfWork(connection, SystemClock()).seen(event_ids)
+        refused_lines = connection.scalar(
+            select(func.count()).select_from(inbox_t).where(inbox_t.c.complaint_id.is_(None))
+        )
+    return len(seen) + min(undecodable, refused_lines or 0)
+
+
 def _fresh_sqlite(url: str) -> None:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm", ".worker-lock"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-def _distinct_inputs(lines: list[bytes]) -> int:
-    """Inbox rows the day will leave: one per distinct event_id, one per undecodable line."""
-    keys = set()
-    for number, line in enumerate(lines):
-        event = decode_event(line)
-        keys.add(f"line {number}" if isinstance(event, Refusal) else str(event.event_id))
-    return len(keys)
 
 
 def _progress() -> Progress:
@@ -201,7 +229,7 @@ def _progress() -> Progress:
 
 def _wait_for_engine(
     engine: Engine,
-    expected: int,
+    inputs: list[Input],
     thread: _WorkerThread,
     stop: threading.Event,
     timeout: float,
@@ -210,17 +238,18 @@ def _wait_for_engine(
 ) -> StoreSummary:
     """Wait (with a deadline) until every input is processed and the outbox has drained."""
     deadline = time.monotonic() + timeout
+    expected = len({key for _, _, key in inputs})
     while True:
         summary = summarize(engine)
-        progress.update(task, completed=summary.processed)
-        if summary.processed >= expected and summary.outbox_backlog == 0:
+        processed = _processed(engine, inputs)
+        progress.update(task, completed=processed)
+        if processed >= expected and summary.outbox_backlog == 0:
             return summary
         if thread.error is not None or not thread.is_alive() or stop.is_set():
             return summary
         if time.monotonic() > deadline:
             raise ComplaintflowError(
-                f"demo: the engine processed {summary.processed} of {expected} inputs "
-                f"in {timeout:.0f} s"
+                f"demo: the engine processed {processed} of {expected} inputs in {timeout:.0f} s"
             )
         time.sleep(0.2)
 

@@ -56,6 +56,7 @@ MALFORMED = [
 @dataclass
 class _Day:
     rng: random.Random
+    start: datetime
     lines: list[tuple[datetime, int, bytes]] = field(default_factory=list)
     received_at: dict[str, datetime] = field(default_factory=dict)
 
@@ -83,8 +84,8 @@ class _Day:
 
     def complaint(self, number: int) -> None:
         rng = self.rng
-        cid = f"C-20250715-{number:04d}"
-        at = DAY_START + timedelta(minutes=rng.uniform(0, 12 * 60))
+        cid = f"C-{self.start:%Y%m%d}-{number:04d}"
+        at = self.start + timedelta(minutes=rng.uniform(0, 12 * 60))
         category, channel = self.pick(CATEGORIES), self.pick(CHANNELS)
         customer, order = f"U{rng.randrange(10**6):06d}", f"O{rng.randrange(10**8):08d}"
         received = {
@@ -198,21 +199,22 @@ class _Day:
             return
 
 
-def sample_day(complaints: int = 400, seed: int = 7) -> list[bytes]:
-    """JSON lines in publication order (by event time), including the faulty ones."""
-    day = _Day(random.Random(seed))
+def sample_day(complaints: int = 400, seed: int = 7, start: datetime = DAY_START) -> list[bytes]:
+    """JSON lines in publication order (by event time), including the faulty ones; the day's
+    first complaints arrive at `start` (the demo starts it at its clock's now)."""
+    day = _Day(random.Random(seed), start)
     for number in range(1, complaints + 1):
         day.complaint(number)
     for index, raw in enumerate(MALFORMED):
-        day.lines.append((DAY_START + timedelta(hours=index + 1), len(day.lines), raw))
+        day.lines.append((start + timedelta(hours=index + 1), len(day.lines), raw))
     day.emit(
-        "C-20250715-9999",
+        f"C-{start:%Y%m%d}-9999",
         "agent.responded",
-        DAY_START + timedelta(hours=2),
+        start + timedelta(hours=2),
         {"agent_id": "A01", "message": "for a complaint nobody received"},
         "crm",
     )
-    first = "C-20250715-0001"
+    first = f"C-{start:%Y%m%d}-0001"
     day.emit(
         first,
         "evidence.submitted",
