@@ -28,7 +28,7 @@ class InboundMessage(BaseModel):
     partition: int
     offset: int
     key: bytes | None
-    value: bytes
+    value: bytes | None
 
     @property
     def position_key(self) -> str:
@@ -36,15 +36,21 @@ class InboundMessage(BaseModel):
         return f"{self.topic}:{self.partition}:{self.offset}"
 
 
+MAX_DEAD_LETTER_ORIGINAL = 512 * 1024
+
+
 class DeadLetter(BaseModel):
-    """A record on complaints.dlq: why, where from, and the exact bytes (base64)."""
+    """A record on complaints.dlq: why, where from, and the exact bytes (base64; null for a
+    message without a value). Originals over 512 KiB are cut, and `truncated` says so, so that
+    a dead letter always fits the broker's message size and never blocks the outbox."""
 
     reason: str
     topic: str
     partition: int
     offset: int
     key: str | None
-    original: str
+    original: str | None
+    truncated: bool = False
 
     @classmethod
     def of(cls, message: InboundMessage, reason: str) -> "DeadLetter":
@@ -54,7 +60,10 @@ class DeadLetter(BaseModel):
             partition=message.partition,
             offset=message.offset,
             key=None if message.key is None else base64.b64encode(message.key).decode(),
-            original=base64.b64encode(message.value).decode(),
+            original=None
+            if message.value is None
+            else base64.b64encode(message.value[:MAX_DEAD_LETTER_ORIGINAL]).decode(),
+            truncated=message.value is not None and len(message.value) > MAX_DEAD_LETTER_ORIGINAL,
         )
 
 
@@ -91,8 +100,11 @@ class BatchChanges:
     timers_cancelled: set[tuple[str, str]] = field(default_factory=set)
     timers_fired: list[tuple[str, str, datetime]] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)
+    # (customer, order) -> the open complaint now; `orders_read` keeps what the store said when
+    # the batch read it, so the write can insist nobody changed it since (the merge race)
     open_orders: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
-    closed_orders: set[tuple[str, str]] = field(default_factory=set)
+    closed_orders: dict[tuple[str, str], str] = field(default_factory=dict)
+    orders_read: dict[tuple[str, str], str | None] = field(default_factory=dict)
     applied: int = 0
     refused: int = 0
     duplicates: int = 0
@@ -146,6 +158,10 @@ def decide_batch(
     return batch.changes
 
 
+def target_id_of(event: InboundEvent, context: BatchContext) -> str:
+    return context.aliases.get(event.complaint_id, event.complaint_id)
+
+
 @dataclass
 class _Batch:
     context: BatchContext
@@ -162,18 +178,18 @@ class _Batch:
             return
         key = str(event.event_id)
         if not self._first_time(key):
-            self.changes.duplicates += 1
+            if isinstance(event, TimerFired):
+                self._consume_firing(target_id_of(event, self.context), event)
             return
         ctx = self.context
-        target_id = ctx.aliases.get(event.complaint_id, event.complaint_id)
+        target_id = target_id_of(event, ctx)
         candidate = None
         if isinstance(event, ComplaintReceived) and event.payload.order_id is not None:
             found = ctx.open_orders.get((event.payload.customer_id, event.payload.order_id))
             candidate = ctx.complaints.get(found) if found else None
         outcome = decide(ctx.complaints.get(target_id), event, self.now, self.workflow, candidate)
         if isinstance(event, TimerFired):
-            # the firing is consumed whatever it decided; a re-armed timer has another due_at
-            self.changes.timers_fired.append((target_id, event.payload.key, event.payload.due_at))
+            self._consume_firing(target_id, event)
         if outcome.refusal is not None:
             self._dead_letter(message, outcome.refusal.reason, key, event.complaint_id)
         elif outcome.complaint is None:
@@ -183,6 +199,11 @@ class _Batch:
             )
         else:
             self._apply(outcome, outcome.complaint, key)
+
+    def _consume_firing(self, complaint_id: str, event: TimerFired) -> None:
+        """A firing is consumed whatever it decided (also when it is a duplicate), so its row
+        cannot come due again; a re-armed timer has another due_at and is kept."""
+        self.changes.timers_fired.append((complaint_id, event.payload.key, event.payload.due_at))
 
     def _first_time(self, key: str) -> bool:
         if key in self.context.seen:
@@ -236,18 +257,20 @@ class _Batch:
         if outcome.merged_from is not None:
             changes.aliases[outcome.merged_from] = cid
             ctx.aliases[outcome.merged_from] = cid
-        self._track_order(complaint)
+        self._track_order(complaint, created=changes.loaded_versions[cid] is None)
 
-    def _track_order(self, complaint: Complaint) -> None:
+    def _track_order(self, complaint: Complaint, created: bool) -> None:
+        """A new complaint claims its (customer, order); an archived one gives it up."""
         if complaint.order_id is None:
             return
         pair = (complaint.customer_id, complaint.order_id)
         if complaint.state in self.workflow.definition.final_states:
             if self.context.open_orders.get(pair) == complaint.complaint_id:
                 del self.context.open_orders[pair]
-                self.changes.open_orders.pop(pair, None)
-                self.changes.closed_orders.add(pair)
-        elif self.context.open_orders.get(pair) != complaint.complaint_id:
+            self.changes.open_orders.pop(pair, None)
+            self.changes.closed_orders[pair] = complaint.complaint_id
+        elif created:
+            self.changes.orders_read.setdefault(pair, self.context.open_orders.get(pair))
             self.context.open_orders[pair] = complaint.complaint_id
             self.changes.open_orders[pair] = (complaint.complaint_id, complaint.received_at)
-            self.changes.closed_orders.discard(pair)
+            self.changes.closed_orders.pop(pair, None)

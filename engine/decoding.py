@@ -13,20 +13,24 @@ from complaintflow.engine.outcome import Refusal
 _ADAPTER: TypeAdapter[InboundEvent] = TypeAdapter(InboundEvent)
 
 
-def decode_event(raw: bytes) -> InboundEvent | Refusal:
+def decode_event(raw: bytes | None) -> InboundEvent | Refusal:
     """Validate one Kafka message value against the envelope contract."""
+    if raw is None:
+        return Refusal(reason="message has no value")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Refusal(reason=f"not UTF-8: invalid byte at position {exc.start}")
-    except (AttributeError, TypeError):
-        return Refusal(reason="message has no value")
     try:
-        return _ADAPTER.validate_json(text)
+        event = _ADAPTER.validate_json(text)
     except ValidationError as exc:
         return Refusal(reason=_describe(exc))
     except Exception as exc:
         return Refusal(reason=f"undecodable input: {type(exc).__name__}: {exc}")
+    if "\\u0000" in text and "\\u0000" in event.model_dump_json():
+        # PostgreSQL text cannot hold NUL: refuse it here, not in the batch's transaction
+        return Refusal(reason=f"invalid envelope for {event.type}: contains a NUL (\\u0000)")
+    return event
 
 
 def _describe(exc: ValidationError) -> str:

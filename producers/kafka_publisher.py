@@ -34,11 +34,11 @@ class KafkaPublisher:
 
     def publish(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
         """Send all, wait for every acknowledgement; any failure raises BrokerUnavailable."""
-        futures = [
-            self.producer.send(topic, key=key, value=value) for topic, key, value in messages
-        ]
-        self.producer.flush(timeout=30)
         try:
+            futures = [
+                self.producer.send(topic, key=key, value=value) for topic, key, value in messages
+            ]
+            self.producer.flush(timeout=30)
             for future in futures:
                 future.get(timeout=30)
         except KafkaError as exc:

@@ -259,18 +259,56 @@ class SqlAlchemyUnitOfWork:
             )
 
     def _write_open_orders(self, changes: BatchChanges) -> None:
-        pairs = changes.closed_orders | set(changes.open_orders)
-        key = tuple_(open_orders_t.c.customer_id, open_orders_t.c.order_id)
-        for chunk in chunks(pairs):
-            self.connection.execute(delete(open_orders_t).where(key.in_(chunk)))
-        if changes.open_orders:
+        """Insert a new pair (a rival's insert is a unique violation) and replace a pair only if
+        it still names the complaint this batch read (a row count of 0 means another worker
+        changed it first, and the batch is decided again)."""
+        t = open_orders_t
+        pair_is = (t.c.customer_id == bindparam("p_customer"), t.c.order_id == bindparam("p_order"))
+        was = t.c.complaint_id == bindparam("p_was")
+        new: list[dict[str, Any]] = []
+        moved: list[dict[str, Any]] = []
+        closed: list[dict[str, Any]] = []
+        for (customer, order), (cid, at) in changes.open_orders.items():
+            read = changes.orders_read.get((customer, order))
+            row = {
+                "p_customer": customer,
+                "p_order": order,
+                "p_cid": cid,
+                "p_at": at,
+                "p_was": read,
+            }
+            (new if read is None else moved).append(row)
+        for (customer, order), cid in changes.closed_orders.items():
+            closed.append({"p_customer": customer, "p_order": order, "p_was": cid})
+        if new:
             self.connection.execute(
-                insert(open_orders_t),
+                insert(t),
                 [
-                    {"customer_id": cu, "order_id": o, "complaint_id": cid, "received_at": at}
-                    for (cu, o), (cid, at) in changes.open_orders.items()
+                    {
+                        "customer_id": r["p_customer"],
+                        "order_id": r["p_order"],
+                        "complaint_id": r["p_cid"],
+                        "received_at": r["p_at"],
+                    }
+                    for r in new
                 ],
             )
+        for row in moved:
+            result = self.connection.execute(
+                update(t)
+                .where(*pair_is, was)
+                .values(
+                    complaint_id=bindparam("p_cid"),
+                    received_at=bindparam("p_at", type_=t.c.received_at.type),
+                ),
+                row,
+            )
+            if result.rowcount != 1:
+                raise ConcurrencyConflict(
+                    f"open order {row['p_customer']}/{row['p_order']} changed"
+                )
+        if closed:  # only if it still names the archived complaint; else nothing to give up
+            self.connection.execute(delete(t).where(*pair_is, was), closed)
 
     def commit(self) -> None:
         self.connection.commit()

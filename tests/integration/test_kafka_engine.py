@@ -158,4 +158,13 @@ def test_every_refusal_class_goes_to_the_dlq_with_reason_and_original_bytes(
         assert record["topic"] == topics.inbound
         assert record["key"] == (None if key is None else base64.b64encode(key).decode())
         assert isinstance(record["partition"], int) and isinstance(record["offset"], int)
-    assert set(dead[0]) == {"reason", "topic", "partition", "offset", "key", "original"}
+    assert set(dead[0]) == {
+        "reason",
+        "topic",
+        "partition",
+        "offset",
+        "key",
+        "original",
+        "truncated",
+    }
+    assert not any(d["truncated"] for d in dead)

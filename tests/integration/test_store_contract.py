@@ -86,17 +86,32 @@ def test_the_same_inbox_key_twice_is_a_conflict(store: SqlAlchemyStore, workflow
         uow.write(again)
 
 
-def test_a_newer_complaint_takes_over_the_open_order(
+def test_a_newer_complaint_takes_over_the_open_order_it_read(
     store: SqlAlchemyStore, workflow: Workflow
 ) -> None:
     with store.unit_of_work() as uow:
         uow.write(received_changes(workflow, "C-1"))
         uow.commit()
-    rival = received_changes(workflow, "C-2")
-    rival.open_orders.clear()
-    rival.open_orders[("U1", "O1")] = ("C-2", MONDAY_9)
+    newer = received_changes(workflow, "C-2")
+    newer.orders_read[("U1", "O1")] = "C-1"
     with store.unit_of_work() as uow:
-        uow.write(rival)  # delete-then-insert within one transaction replaces the row
+        uow.write(newer)
         uow.commit()
     with store.unit_of_work() as uow:
         assert uow.open_orders([("U1", "O1")]) == {("U1", "O1"): "C-2"}
+
+
+def test_two_workers_claiming_one_order_from_the_same_stale_read_conflict(
+    store: SqlAlchemyStore, workflow: Workflow
+) -> None:
+    # Given worker A registered C-1 for (U1, O1) after worker B read "no open complaint"
+    with store.unit_of_work() as uow:
+        uow.write(received_changes(workflow, "C-1"))
+        uow.commit()
+    rival = received_changes(workflow, "C-2")
+    rival.orders_read[("U1", "O1")] = None
+    # When B writes its own complaint for the same order, Then it must decide again
+    with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
+        uow.write(rival)
+    with store.unit_of_work() as uow:
+        assert uow.open_orders([("U1", "O1")]) == {("U1", "O1"): "C-1"}
