@@ -32,16 +32,18 @@ class OutboxRelay:
     _jitter: random.Random = field(default_factory=random.Random)
     _last_purge: float = 0.0
 
-    def drain(self, partitions: Collection[int], max_rounds: int = 50) -> int:
-        """Publish what is pending (up to `max_rounds` batches); returns rows published.
+    def drain(self, partitions: Collection[int], budget_s: float = 2.0) -> int:
+        """Publish what is pending for about `budget_s` at most; returns rows published.
 
-        While the broker is failing, calls return at once until the backoff delay has passed,
-        so the consumer loop keeps polling and heartbeating.
+        The budget keeps the consumer polling well within max_poll_interval_ms under a
+        backlog; while the broker is failing, calls return at once until the backoff delay
+        has passed.
         """
         if time.monotonic() < self.retry_at:
             return 0
         sent = 0
-        for _ in range(max_rounds):
+        deadline = time.monotonic() + budget_s
+        while time.monotonic() < deadline:
             rows = self.outbox.unsent(partitions, self.batch)
             if not rows:
                 break

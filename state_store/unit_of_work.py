@@ -37,6 +37,7 @@ from complaintflow.state_store.models import (
 )
 
 _CHUNK = 500
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 T = TypeVar("T")
 
 complaints_t = cast(Table, ComplaintRow.__table__)
@@ -133,6 +134,10 @@ class SqlAlchemyUnitOfWork:
             self._write(changes)
         except IntegrityError as exc:
             raise ConcurrencyConflict(f"another worker got there first: {exc.orig}") from None
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+                raise ConcurrencyConflict(f"transaction lost a race: {exc.orig}") from None
+            raise
 
     def _write(self, changes: BatchChanges) -> None:
         now = self.clock.now()
@@ -144,9 +149,9 @@ class SqlAlchemyUnitOfWork:
         ]
         if new:
             run(insert(complaints_t), new)
-        updates = [
+        updates = [  # in id order, so two batches lock shared complaints in the same order
             {**complaint_columns(c, now), "expected_id": cid, "expected_version": expected}
-            for cid, c in changes.complaints.items()
+            for cid, c in sorted(changes.complaints.items())
             if (expected := changes.loaded_versions[cid]) is not None
         ]
         if updates:
