@@ -28,6 +28,14 @@ QUIET_SIZING = {
 }
 
 
+def responded(workflow: Workflow) -> Story:
+    """Given a P4 complaint (sizing, web) received Monday 09:00 and answered at 09:02."""
+    story = Story(workflow)
+    story.apply("complaint.received", T, QUIET_SIZING)
+    story.apply("agent.responded", T + timedelta(minutes=2))
+    return story
+
+
 def types(entries: tuple[LogEntry, ...]) -> list[str]:
     return [e.type for e in entries]
 
@@ -108,9 +116,7 @@ def test_response_cancels_first_response_timers_and_their_firing_is_a_no_op(
 def test_evidence_from_the_customer_pauses_handling_and_resumes_with_the_same_budget(
     workflow: Workflow,
 ) -> None:
-    story = Story(workflow)
-    story.apply("complaint.received", T, QUIET_SIZING)  # P4: handling 15 working hours
-    story.apply("agent.responded", T + timedelta(minutes=2))
+    story = responded(workflow)  # P4: handling 15 working hours
     # Given 1 working hour used, evidence is requested from the customer at 10:00
     paused = story.apply(
         "evidence.requested",
@@ -128,9 +134,7 @@ def test_evidence_from_the_customer_pauses_handling_and_resumes_with_the_same_bu
 
 
 def test_evidence_from_a_department_does_not_pause(workflow: Workflow) -> None:
-    story = Story(workflow)
-    story.apply("complaint.received", T, QUIET_SIZING)
-    story.apply("agent.responded", T + timedelta(minutes=2))
+    story = responded(workflow)
     due = timer(story, "handling.breach")
     story.apply(
         "evidence.requested",
@@ -142,9 +146,7 @@ def test_evidence_from_a_department_does_not_pause(workflow: Workflow) -> None:
 
 
 def test_expired_evidence_request_escalates_for_missing_evidence(workflow: Workflow) -> None:
-    story = Story(workflow)
-    story.apply("complaint.received", T, QUIET_SIZING)
-    story.apply("agent.responded", T + timedelta(minutes=2))
+    story = responded(workflow)
     story.apply("evidence.requested", T + timedelta(hours=1))
     breach = story.fire("evidence.breach")
     assert breach.entries[-1].payload == {"level": "supervisor", "cause": "missing_evidence"}
@@ -153,9 +155,7 @@ def test_expired_evidence_request_escalates_for_missing_evidence(workflow: Workf
 def test_collaboration_creates_an_assignment_with_the_departments_deadline(
     workflow: Workflow,
 ) -> None:
-    story = Story(workflow)
-    story.apply("complaint.received", T, QUIET_SIZING)
-    story.apply("agent.responded", T + timedelta(minutes=2))
+    story = responded(workflow)
     outcome = story.apply(
         "collaboration.requested",
         T + timedelta(minutes=10),
@@ -171,9 +171,7 @@ def test_collaboration_creates_an_assignment_with_the_departments_deadline(
 
 
 def test_a_rejecting_department_escalates_for_disputed_responsibility(workflow: Workflow) -> None:
-    story = Story(workflow)
-    story.apply("complaint.received", T, QUIET_SIZING)
-    story.apply("agent.responded", T + timedelta(minutes=2))
+    story = responded(workflow)
     story.apply("collaboration.requested", T + timedelta(minutes=5))
     outcome = story.apply(
         "department.replied",
@@ -188,9 +186,7 @@ def test_a_rejecting_department_escalates_for_disputed_responsibility(workflow: 
 
 
 def test_department_asking_for_evidence_gets_it_back(workflow: Workflow) -> None:
-    story = Story(workflow)
-    story.apply("complaint.received", T, QUIET_SIZING)
-    story.apply("agent.responded", T + timedelta(minutes=2))
+    story = responded(workflow)
     story.apply("collaboration.requested", T + timedelta(minutes=5))
     story.apply(
         "department.replied",
@@ -204,9 +200,7 @@ def test_department_asking_for_evidence_gets_it_back(workflow: Workflow) -> None
 
 
 def test_regrade_keeps_the_time_used_and_changes_the_budget(workflow: Workflow) -> None:
-    story = Story(workflow)
-    story.apply("complaint.received", T, QUIET_SIZING)  # P4: 15 working hours
-    story.apply("agent.responded", T + timedelta(minutes=2))
+    story = responded(workflow)  # P4: 15 working hours
     story.apply("complaint.regraded", T + timedelta(hours=1), {"priority": "P1", "reason": "VIP"})
     # P1 has 2 working hours; one is used, so one is left from 10:00
     assert timer(story, "handling.breach") == T + timedelta(hours=2)
@@ -215,9 +209,7 @@ def test_regrade_keeps_the_time_used_and_changes_the_budget(workflow: Workflow) 
 def test_revisit_loop_unreachable_customer_is_archived_after_max_attempts(
     workflow: Workflow,
 ) -> None:
-    story = Story(workflow)
-    story.apply("complaint.received", T, QUIET_SIZING)
-    story.apply("agent.responded", T + timedelta(minutes=2))
+    story = responded(workflow)
     story.apply("complaint.resolved", T + timedelta(hours=1))
     assert "revisit.breach" in {t.key for t in story.complaint.timers}  # type: ignore[union-attr]
     for attempt in range(1, 3):
@@ -232,9 +224,7 @@ def test_revisit_loop_unreachable_customer_is_archived_after_max_attempts(
 def test_unsatisfied_low_score_revisit_reopens_as_repeat_with_48h_follow_up(
     workflow: Workflow,
 ) -> None:
-    story = Story(workflow)
-    story.apply("complaint.received", T, QUIET_SIZING)
-    story.apply("agent.responded", T + timedelta(minutes=2))
+    story = responded(workflow)
     story.apply("complaint.resolved", T + timedelta(hours=1))
     outcome = story.apply(
         "customer.revisited",
@@ -250,9 +240,7 @@ def test_unsatisfied_low_score_revisit_reopens_as_repeat_with_48h_follow_up(
 
 
 def test_quiet_period_archives_a_revisited_complaint(workflow: Workflow) -> None:
-    story = Story(workflow)
-    story.apply("complaint.received", T, QUIET_SIZING)
-    story.apply("agent.responded", T + timedelta(minutes=2))
+    story = responded(workflow)
     story.apply("complaint.resolved", T + timedelta(hours=1))
     story.apply("customer.revisited", T + timedelta(hours=3))
     assert timer(story, "archive") == T + timedelta(days=3, hours=3)
