@@ -18,7 +18,7 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata
 
-from complaintflow.engine.batch import BatchChanges, InboundMessage
+from complaintflow.engine.batch import InboundMessage
 from complaintflow.engine.errors import BrokerUnavailable
 from complaintflow.engine.processing import BatchProcessor
 from complaintflow.producers.outbox_relay import OutboxRelay
@@ -65,22 +65,6 @@ class _LogRebalance(ConsumerRebalanceListener):
 
 
 @dataclass
-class LoopStats:
-    batches: int = 0
-    applied: int = 0
-    refused: int = 0
-    duplicates: int = 0
-    unchanged: int = 0
-
-    def add(self, changes: BatchChanges) -> None:
-        self.batches += 1
-        self.applied += changes.applied
-        self.refused += changes.refused
-        self.duplicates += changes.duplicates
-        self.unchanged += changes.unchanged
-
-
-@dataclass
 class InboundLoop:
     consumer: KafkaConsumer
     topic: str
@@ -88,8 +72,6 @@ class InboundLoop:
     relay: OutboxRelay
     max_records: int = 1000
     stop: threading.Event = field(default_factory=threading.Event)
-    stats: LoopStats = field(default_factory=LoopStats)
-    on_batch: Callable[[BatchChanges], None] | None = None
 
     def run(self) -> None:
         self.consumer.subscribe([self.topic], listener=_LogRebalance())
@@ -109,11 +91,8 @@ class InboundLoop:
             for r in records
         ]
         if messages:
-            changes = self.processor.process(messages)
+            self.processor.process(messages)
             self._commit(polled)
-            self.stats.add(changes)
-            if self.on_batch is not None:
-                self.on_batch(changes)
         owned = {tp.partition for tp in self.consumer.assignment() if tp.topic == self.topic}
         self.relay.drain(owned)
 

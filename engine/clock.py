@@ -32,9 +32,6 @@ class FixedClock:
     def advance(self, by: timedelta) -> None:
         self._now += by
 
-    def set(self, to: datetime) -> None:
-        self._now = to
-
 
 class ScaledClock:
     """`speed` seconds of clock time per wall-clock second, counted from construction."""

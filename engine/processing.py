@@ -33,7 +33,6 @@ class BatchProcessor:
     clock: Clock
     topics: Topics
     partition_of: Callable[[str], int]
-    conflicts: int = 0
 
     def process(self, messages: Sequence[InboundMessage]) -> BatchChanges:
         decoded = decode_batch(messages)
@@ -62,7 +61,6 @@ class BatchProcessor:
                     uow.commit()
                     return changes
             except ConcurrencyConflict:
-                self.conflicts += 1
                 if attempt == MAX_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")

@@ -3,7 +3,7 @@ from `Settings`. This is the only place that turns configuration into adapters."
 
 import fcntl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +13,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from complaintflow.consumers.kafka_loop import InboundLoop, consumer_for, partitioner
-from complaintflow.engine.batch import BatchChanges
 from complaintflow.engine.clock import Clock, ScaledClock, SystemClock
 from complaintflow.engine.errors import BrokerUnavailable, StoreUnavailable
 from complaintflow.engine.processing import BatchProcessor
@@ -76,7 +75,6 @@ class Worker:
     settings: Settings
     bootstrap: str
     stop: threading.Event
-    on_batch: Callable[[BatchChanges], None] | None = None
     clock: Clock | None = None
     sweep_every_s: float = 1.0
 
@@ -98,7 +96,6 @@ class Worker:
                 relay=OutboxRelay(SqlAlchemyOutbox(engine), publisher, clock),
                 max_records=settings.batch_size,
                 stop=self.stop,
-                on_batch=self.on_batch,
             )
             sweeper_publisher = KafkaPublisher(self.bootstrap)
             sweeper = TimerSweeper(SqlAlchemyTimers(engine), sweeper_publisher, clock, topics)

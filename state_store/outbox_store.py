@@ -3,7 +3,7 @@
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, select, update
 
 from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.unit_of_work import chunks, outbox_t
@@ -39,15 +39,6 @@ class SqlAlchemyOutbox:
         with self.engine.begin() as connection:
             result = connection.execute(delete(outbox_t).where(outbox_t.c.sent_at < older_than))
             return result.rowcount
-
-    def backlog(self) -> int:
-        with self.engine.connect().execution_options(**READ_ONLY) as connection:
-            return (
-                connection.scalar(
-                    select(func.count()).select_from(outbox_t).where(outbox_t.c.sent_at.is_(None))
-                )
-                or 0
-            )
 
 
 RETENTION = timedelta(hours=1)
