@@ -5,7 +5,7 @@ the CN National Day week counts for nothing while its make-up Sundays count. All
 done in the calendar's time zone; results are timezone-aware.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -53,6 +53,8 @@ class BusinessCalendar:
         return day.weekday() in self._workdays
 
     def _windows(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The day's working windows as UTC instants: Python subtracts and adds aware
+        datetimes of one ZoneInfo on the wall clock, which is wrong across DST changes."""
         if not self.is_working_day(day):
             return []
         windows = []
@@ -63,16 +65,16 @@ class BusinessCalendar:
                 if end >= time(23, 59, 59)
                 else datetime.combine(day, end, self.zone)
             )
-            windows.append((opens, closes))
+            windows.append((opens.astimezone(UTC), closes.astimezone(UTC)))
         return windows
 
     def add(self, start: datetime, budget: timedelta) -> datetime:
         """The instant at which `budget` of working time has passed since `start`."""
         if self.always_open or budget <= timedelta(0):
-            return (start + budget).astimezone(self.zone)
-        local = start.astimezone(self.zone)
+            return (start.astimezone(UTC) + budget).astimezone(self.zone)
+        local = start.astimezone(UTC)
         remaining = budget
-        day = local.date()
+        day = start.astimezone(self.zone).date()
         for _ in range(_MAX_DAYS):
             for opens, closes in self._windows(day):
                 begin = max(opens, local)
@@ -80,7 +82,7 @@ class BusinessCalendar:
                     continue
                 span = closes - begin
                 if remaining <= span:
-                    return begin + remaining
+                    return (begin + remaining).astimezone(self.zone)
                 remaining -= span
             day += timedelta(days=1)
         raise WorkflowError(f"calendar has no working time within {_MAX_DAYS} days of {start}")
@@ -89,12 +91,12 @@ class BusinessCalendar:
         """Working time in [start, end); zero when end is not after start."""
         if end <= start:
             return timedelta(0)
+        local_start, local_end = start.astimezone(UTC), end.astimezone(UTC)
         if self.always_open:
-            return end - start
-        local_start, local_end = start.astimezone(self.zone), end.astimezone(self.zone)
+            return local_end - local_start
         total = timedelta(0)
-        day = local_start.date()
-        while day <= local_end.date():
+        day = start.astimezone(self.zone).date()
+        while day <= end.astimezone(self.zone).date():
             for opens, closes in self._windows(day):
                 overlap = min(closes, local_end) - max(opens, local_start)
                 if overlap > timedelta(0):

@@ -2,6 +2,7 @@
 13:30-18:00, Mon-Fri, CN public holidays and their make-up working weekends)."""
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from builders import SHANGHAI
@@ -85,3 +86,16 @@ def test_instants_in_other_time_zones_are_converted() -> None:
 def test_bad_calendars_are_refused_with_a_reason(spec: CalendarSpec, message: str) -> None:
     with pytest.raises(WorkflowError, match=message):
         BusinessCalendar(spec)
+
+
+def test_a_day_that_springs_forward_has_23_working_hours() -> None:
+    # Given a round-the-clock calendar in a zone with daylight saving time (DE holidays make it
+    # take the day-by-day path); Berlin moved from 02:00 to 03:00 on Sunday 2025-03-30
+    cal = BusinessCalendar(CalendarSpec(timezone="Europe/Berlin", holidays="DE"))
+    berlin = ZoneInfo("Europe/Berlin")
+    midnight = datetime(2025, 3, 30, tzinfo=berlin)
+    next_midnight = datetime(2025, 3, 31, tzinfo=berlin)
+    assert cal.working_time(midnight, next_midnight) == timedelta(hours=23)
+    assert cal.add(midnight, timedelta(hours=23)) == next_midnight
+    always = BusinessCalendar(CalendarSpec(timezone="Europe/Berlin"))
+    assert always.add(midnight, timedelta(hours=24)) == datetime(2025, 3, 31, 1, tzinfo=berlin)
