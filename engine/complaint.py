@@ -81,6 +81,7 @@ class Complaint(BaseModel):
     escalation_level: EscalationLevel | None = None
     escalation_cause: EscalationCause | None = None
     next_escalation_at: datetime | None = None
+    escalation_remaining: timedelta | None = None
     open_departments: tuple[Department, ...] = ()
     evidence_from: EvidenceSource | None = None
     evidence_for: Department | None = None

@@ -50,7 +50,8 @@ def drop_named(deadlines: tuple[Deadline, ...], *names: DeadlineName) -> tuple[D
 
 
 def pause(complaint: Complaint, workflow: Workflow, now: datetime) -> Complaint:
-    """Stop the SLA clock (first response, handling) while the customer owes us something."""
+    """Stop the SLA clock (first response, handling) and the escalation ladder while the
+    customer owes us something: nobody is escalated for the customer's silence."""
     if complaint.paused_since is not None:
         return complaint
     paused = []
@@ -68,7 +69,16 @@ def pause(complaint: Complaint, workflow: Workflow, now: datetime) -> Complaint:
                 }
             )
         paused.append(d)
-    return complaint.model_copy(update={"paused_since": now, "deadlines": tuple(paused)})
+    ladder = workflow.calendar(workflow.definition.escalation.calendar)
+    waiting = complaint.next_escalation_at
+    return complaint.model_copy(
+        update={
+            "paused_since": now,
+            "deadlines": tuple(paused),
+            "next_escalation_at": None,
+            "escalation_remaining": None if waiting is None else ladder.working_time(now, waiting),
+        }
+    )
 
 
 def resume(complaint: Complaint, workflow: Workflow, now: datetime) -> Complaint:
@@ -88,7 +98,18 @@ def resume(complaint: Complaint, workflow: Workflow, now: datetime) -> Complaint
                 }
             )
         resumed.append(d)
-    return complaint.model_copy(update={"paused_since": None, "deadlines": tuple(resumed)})
+    ladder = workflow.calendar(workflow.definition.escalation.calendar)
+    left = complaint.escalation_remaining
+    return complaint.model_copy(
+        update={
+            "paused_since": None,
+            "deadlines": tuple(resumed),
+            "next_escalation_at": complaint.next_escalation_at
+            if left is None
+            else ladder.add(now, left),
+            "escalation_remaining": None,
+        }
+    )
 
 
 def rebudget(deadline: Deadline, budget: timedelta, workflow: Workflow, now: datetime) -> Deadline:

@@ -170,6 +170,7 @@ def _resolve(draft: Draft) -> None:
         evidence_from=None,
         evidence_for=None,
         next_escalation_at=None,
+        escalation_remaining=None,
         revisit_attempts=0,
         deadlines=(deadline,),
         archive_at=at + definition.deadlines.archive.after_resolved,
@@ -251,7 +252,13 @@ def _reopen(draft: Draft, csat: int | None) -> None:
 
 def close_out(draft: Draft) -> None:
     """An archived complaint waits for nothing: no deadline, no ladder, no archive timer."""
-    draft.update(deadlines=(), next_escalation_at=None, archive_at=None, paused_since=None)
+    draft.update(
+        deadlines=(),
+        next_escalation_at=None,
+        escalation_remaining=None,
+        archive_at=None,
+        paused_since=None,
+    )
 
 
 def archive(draft: Draft, reason: str) -> None:

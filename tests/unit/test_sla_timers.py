@@ -292,3 +292,19 @@ def test_merge_folds_a_second_channel_into_the_open_complaint(workflow: Workflow
     separate = decide(None, late, late.occurred_at, workflow, merge_candidate=first.complaint)
     assert separate.merged_from is None
     assert separate.complaint is not None and separate.complaint.complaint_id == "C-phone"
+
+
+def test_the_ladder_waits_while_the_customer_owes_evidence(workflow: Workflow) -> None:
+    # Given a breached complaint on the first rung, the manager due 4 h later (09:03 + 4 h)
+    story = Story(workflow)
+    story.apply("complaint.received", T, SOCIAL_VIP_REFUND)
+    story.fire("first_response.breach")
+    story.apply("agent.responded", T + timedelta(minutes=5))
+    assert timer(story, "escalation") == T + timedelta(hours=4, minutes=3)
+    # When evidence is asked of the customer at 10:03, the ladder stops with 3 h left
+    story.apply("evidence.requested", T + timedelta(hours=1, minutes=3))
+    assert story.complaint is not None
+    assert "escalation" not in {t.key for t in story.complaint.timers}
+    # Then it resumes with those 3 h when the evidence arrives at 20:03
+    story.apply("evidence.submitted", T + timedelta(hours=11, minutes=3))
+    assert timer(story, "escalation") == T + timedelta(hours=14, minutes=3)
