@@ -7,7 +7,7 @@ class with full typing.
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -165,3 +165,20 @@ class LogEntry(BaseModel):
     payload: dict[str, Any]
     version: int
     state: str
+
+
+SWEEPER_SOURCE = "complaintflow.sweeper"
+_TIMER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:complaintflow:timer")
+
+
+def timer_fired(complaint_id: str, key: str, due_at: datetime) -> TimerFired:
+    """The timer.fired event for one timer; its id is stable so a re-fire is a duplicate."""
+    return TimerFired(
+        event_id=uuid5(_TIMER_NAMESPACE, f"{complaint_id}|{key}|{due_at.isoformat()}"),
+        type="timer.fired",
+        complaint_id=complaint_id,
+        occurred_at=due_at,
+        source=SWEEPER_SOURCE,
+        schema_version=1,
+        payload=TimerFiredPayload(key=key, due_at=due_at),
+    )

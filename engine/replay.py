@@ -11,31 +11,13 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from uuid import NAMESPACE_URL, uuid5
 
 from complaintflow.engine.complaint import Complaint
 from complaintflow.engine.decision import decide
 from complaintflow.engine.decoding import decode_event
-from complaintflow.engine.events import ComplaintReceived, InboundEvent, LogEntry, TimerFired
+from complaintflow.engine.events import ComplaintReceived, InboundEvent, LogEntry, timer_fired
 from complaintflow.engine.outcome import Outcome, Refusal
-from complaintflow.engine.payloads import TimerFiredPayload
 from complaintflow.engine.workflow import Workflow
-
-SWEEPER_SOURCE = "complaintflow.sweeper"
-_TIMER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:complaintflow:timer")
-
-
-def timer_fired(complaint_id: str, key: str, due_at: datetime) -> TimerFired:
-    """The timer.fired event for one timer; its id is stable so a re-fire is a duplicate."""
-    return TimerFired(
-        event_id=uuid5(_TIMER_NAMESPACE, f"{complaint_id}|{key}|{due_at.isoformat()}"),
-        type="timer.fired",
-        complaint_id=complaint_id,
-        occurred_at=due_at,
-        source=SWEEPER_SOURCE,
-        schema_version=1,
-        payload=TimerFiredPayload(key=key, due_at=due_at),
-    )
 
 
 @dataclass(frozen=True)

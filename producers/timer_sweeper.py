@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from complaintflow.engine.clock import Clock
 from complaintflow.engine.errors import BrokerUnavailable
+from complaintflow.engine.events import timer_fired
 from complaintflow.engine.ports import Publisher
-from complaintflow.engine.replay import timer_fired
 from complaintflow.engine.topics import Topics
 from complaintflow.state_store.timer_store import SqlAlchemyTimers
 
