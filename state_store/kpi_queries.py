@@ -1,0 +1,109 @@
+"""The KPI report from the store: every figure an aggregate query, all in one read snapshot.
+
+No query returns more rows than there are categories, channels, days, departments, levels,
+causes, scores or agents: complaints and history rows are aggregated by the database, so the
+report's cost grows with the store's size on the database's side only. All queries run in
+one read transaction (REPEATABLE READ on PostgreSQL, a WAL read snapshot on SQLite), so a
+report taken while workers write is consistent with itself.
+"""
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from complaintflow.engine.errors import StoreUnavailable
+from complaintflow.engine.kpi import (
+    Agents,
+    Count,
+    Counts,
+    Csat,
+    DurationStats,
+    Escalations,
+    FirstResponse,
+    Handling,
+    KpiReport,
+    Period,
+    ReportRequest,
+    Volume,
+)
+from complaintflow.state_store import kpi_complaints, kpi_history
+from complaintflow.state_store.database import READ_ONLY, is_sqlite
+
+
+def compute_report(engine: Engine, request: ReportRequest) -> KpiReport:
+    snapshot = READ_ONLY if is_sqlite(engine) else {"isolation_level": "REPEATABLE READ"}
+    try:
+        with engine.connect().execution_options(**snapshot) as connection, connection.begin():
+            return _report(connection, request)
+    except OperationalError as exc:
+        raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
+
+
+def _report(connection: Connection, request: ReportRequest) -> KpiReport:
+    outcomes = kpi_complaints.outcome_figures(connection, request)
+    categories = kpi_complaints.by_category(connection, request)
+    first = kpi_complaints.first_response_figures(connection, request)
+    survey = kpi_history.survey_figures(connection, request)
+    low = kpi_history.low_score_follow_up(connection, request)
+    agents = kpi_history.agent_load(connection, request)
+    closed = kpi_history.closed_loop(connection, request)
+    by_level = kpi_history.escalations_by(connection, request, "level")
+    by_cause = kpi_history.escalations_by(connection, request, "cause")
+    return KpiReport(
+        period=Period(since=request.since, until=request.until),
+        volume=Volume(
+            total=outcomes.received,
+            by_category={r.name: Count(count=r.count, share=r.share) for r in categories},
+            by_channel=kpi_complaints.by_channel(connection, request),
+            by_day={r.day: r.count for r in kpi_complaints.by_day(connection, request)},
+        ),
+        first_response=FirstResponse(
+            responded=first.responded,
+            mean_s=first.mean_s,
+            p50_s=first.p50_s,
+            p90_s=first.p90_s,
+            target_s=request.first_response_target.total_seconds(),
+            within_target_share=first.within_target_share,
+            histogram=kpi_complaints.first_response_histogram(connection, request),
+        ),
+        handling=Handling(
+            resolved=outcomes.resolved,
+            mean_s=outcomes.handling_mean_s,
+            max_s=outcomes.handling_max_s,
+            by_category={
+                r.name: DurationStats(resolved=r.resolved, mean_s=r.mean_s, max_s=r.max_s)
+                for r in categories
+                if r.resolved
+            },
+        ),
+        overdue_share=outcomes.overdue_share,
+        escalations=Escalations(
+            total=by_level.total, by_level=by_level.counts, by_cause=by_cause.counts
+        ),
+        departments=kpi_history.department_latency(connection, request),
+        resolution_rate=outcomes.resolution_rate,
+        closed_loop_rate=closed.rate,
+        csat=Csat(
+            responses=survey.csat_responses,
+            mean=survey.csat_mean,
+            distribution=kpi_history.csat_distribution(connection, request),
+        ),
+        nps=survey.nps,
+        repeat_rate=outcomes.repeat_rate,
+        low_score_revisited_48h_share=low.share,
+        agents=Agents(
+            total=agents[0].agents if agents else 0,
+            mean_complaints=agents[0].mean_complaints if agents else None,
+            by_agent={r.agent: r.complaints for r in agents},
+        ),
+        counts=Counts(
+            received=outcomes.received,
+            resolved=outcomes.resolved,
+            resolved_ever=outcomes.resolved_ever,
+            reopened=outcomes.reopened,
+            overdue=outcomes.overdue,
+            closed_loop=closed.closed,
+            nps_responses=survey.nps_responses,
+            low_score_cases=low.cases,
+            low_score_followed_up=low.followed_up,
+        ),
+    )

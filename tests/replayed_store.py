@@ -1,0 +1,45 @@
+"""Given-helper: a store filled by the real engine without Kafka. The stream is decided by
+`replay` (event time is the clock, so SLA timers fire as they would have) and its complaints
+and history are written with the store's own column mapping."""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import insert
+
+from complaintflow.engine.replay import ReplayResult, replay
+from complaintflow.engine.workflow import Workflow
+from complaintflow.state_store.database import open_engine
+from complaintflow.state_store.unit_of_work import complaint_columns, complaints_t, history_t
+
+RECORDED_AT = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def store_replayed(database_url: str, lines: Iterable[bytes], workflow: Workflow) -> ReplayResult:
+    result = replay(lines, workflow)
+    engine = open_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(complaints_t),
+            [complaint_columns(c, RECORDED_AT) for c in result.complaints.values()],
+        )
+        connection.execute(
+            insert(history_t),
+            [
+                {
+                    "complaint_id": e.complaint_id,
+                    "version": e.version,
+                    "event_id": str(e.event_id),
+                    "type": e.type.value,
+                    "state": e.state,
+                    "occurred_at": e.occurred_at,
+                    "source": e.source,
+                    "payload": e.payload,
+                    "recorded_at": RECORDED_AT,
+                }
+                for entries in result.history.values()
+                for e in entries
+            ],
+        )
+    engine.dispose()
+    return result
