@@ -32,6 +32,7 @@ from complaintflow.engine.cli_app import (
     console,
     settings_from,
 )
+from complaintflow.engine.cli_report import demo_report
 from complaintflow.engine.clock import ScaledClock, SystemClock
 from complaintflow.engine.decoding import decode_event
 from complaintflow.engine.embedded_broker import (
@@ -46,6 +47,7 @@ from complaintflow.engine.outcome import Refusal
 from complaintflow.engine.settings import Settings
 from complaintflow.engine.topics import Topics
 from complaintflow.engine.worker import Worker
+from complaintflow.engine.workflow import load_workflow
 from complaintflow.producers.publisher import ComplaintPublisher
 from complaintflow.producers.sample_day import SHANGHAI, sample_day
 from complaintflow.state_store.database import READ_ONLY, open_engine
@@ -54,6 +56,7 @@ from complaintflow.state_store.summary import StoreSummary, summarize
 from complaintflow.state_store.unit_of_work import SqlAlchemyUnitOfWork, inbox_t
 
 DEMO_DATABASE = "sqlite:///complaintflow-demo.db"
+DEMO_REPORT = Path("complaintflow-report.html")
 
 
 @contextmanager
@@ -151,7 +154,8 @@ def demo(
     """The main job: broker + worker + a realistic day of complaints on a compressed clock.
 
     Each event is published when the worker's clock reaches its time, so SLA warnings,
-    breaches, escalations, revisits and archiving happen as they would in a real day.
+    breaches, escalations, revisits and archiving happen as they would in a real day. Ends
+    with the KPI report, printed and written to complaintflow-report.html.
     """
     settings = settings_from(database_url=database_url or DEMO_DATABASE, clock_speed=clock_speed)
     _fresh_sqlite(settings.database_url)
@@ -181,6 +185,7 @@ def demo(
     if thread.error is not None:
         raise thread.error
     _print_summary(summary, published=len(lines))
+    demo_report(engine, load_workflow(settings.workflow), DEMO_REPORT)
 
 
 Input = tuple[bytes | None, datetime | None, str]

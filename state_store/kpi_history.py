@@ -174,9 +174,7 @@ def csat_distribution(connection: Connection, request: ReportRequest) -> dict[in
     h = period_history(request, REVISITED)
     csat = h.c.payload["csat"].as_integer().label("csat")
     counts: dict[int, int] = dict(
-        connection.execute(
-            select(csat, func.count()).where(csat.is_not(None)).group_by(csat)
-        ).all()
+        connection.execute(select(csat, func.count()).where(csat.is_not(None)).group_by(csat)).all()
     )
     return {score: counts.get(score, 0) for score in range(1, 6)}
 
