@@ -58,7 +58,8 @@ class Volume(Figures):
 
 
 class Bucket(Figures):
-    """Complaints whose first response took [from_s, to_s) seconds; to_s null = no bound."""
+    """Complaints whose first response took more than from_s and at most to_s seconds (the
+    first bucket also holds 0 and below); to_s null = no upper bound."""
 
     from_s: Seconds
     to_s: Seconds | None

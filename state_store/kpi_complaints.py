@@ -130,12 +130,14 @@ def first_response_figures(connection: Connection, request: ReportRequest) -> An
 
 
 def first_response_histogram(connection: Connection, request: ReportRequest) -> list[Bucket]:
-    """Complaints per first-response bucket, the buckets counted in SQL; empty ones are 0."""
+    """Complaints per first-response bucket (from_s, to_s], counted in SQL; empty ones are 0.
+    Upper bounds are inclusive so the buckets up to the target are exactly the responses
+    within target."""
     c = period_complaints(request)
     took = seconds_between(c.c.received_at, c.c.first_response_at)
     edges = request.histogram_edges_s
     bucket = case(
-        *[(took < edge, index - 1) for index, edge in enumerate(edges) if index > 0],
+        *[(took <= edge, index - 1) for index, edge in enumerate(edges) if index > 0],
         else_=len(edges) - 1,
     ).label("bucket")
     counts: dict[int, int] = dict(
