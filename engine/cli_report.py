@@ -116,7 +116,7 @@ def report(
     )
     if output is not None:
         write_output(output, render(kpis, format))
-        console.print(f"report written to {output}", highlight=False)
+        console.print(f"report written to {output}", highlight=False, soft_wrap=True)
     elif format is ReportFormat.TEXT:
         print_report(console, kpis)
     else:
@@ -128,4 +128,4 @@ def demo_report(engine: Engine, workflow: Workflow, html: Path) -> None:
     kpis = build_report(engine, workflow)
     write_output(html, render_html(kpis))
     print_report(console, kpis)
-    console.print(f"HTML report with charts: {html.resolve()}", highlight=False)
+    console.print(f"HTML report with charts: {html.resolve()}", highlight=False, soft_wrap=True)

@@ -17,14 +17,15 @@ from complaintflow.engine.vocabulary import EventType
 from complaintflow.state_store.kpi_sql import (
     AnyRow,
     count_where,
-    epoch_seconds,
+    epoch_ms,
     is_resolved,
-    iso_epoch_seconds,
+    iso_epoch_ms,
     mean,
     nearest_rank,
     period_complaints,
     period_history,
     ratio,
+    seconds,
     seconds_between,
 )
 from complaintflow.state_store.unit_of_work import history_t
@@ -92,19 +93,19 @@ def department_latency(
     steps = select(
         h.c.type,
         department.label("department"),
-        epoch_seconds(h.c.occurred_at).label("asked"),
+        epoch_ms(h.c.occurred_at).label("asked"),
         next_type.label("next_type"),
         after_type.label("after_type"),
-        epoch_seconds(next_at).label("next_at"),
-        epoch_seconds(after_at).label("after_at"),
-        iso_epoch_seconds(next_due).label("due"),
+        epoch_ms(next_at).label("next_at"),
+        epoch_ms(after_at).label("after_at"),
+        iso_epoch_ms(next_due).label("due"),
     ).subquery()
     assigned = steps.c.next_type == ASSIGNED
     replied_at = case(
         (steps.c.next_type == REPLIED, steps.c.next_at),
         (and_(assigned, steps.c.after_type == REPLIED), steps.c.after_at),
     )
-    latency = (replied_at - steps.c.asked).label("latency")
+    latency = seconds(replied_at - steps.c.asked).label("latency")
     within = case((and_(assigned, replied_at <= steps.c.due), 1), else_=0).label("within")
     requests_q = (
         select(steps.c.department, latency, within).where(steps.c.type == REQUESTED).subquery()

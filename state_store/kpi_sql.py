@@ -7,7 +7,7 @@ computed from row_number() and count(), which both backends run as window functi
 
 from typing import Any
 
-from sqlalchemy import Date, Float, Row, and_, case, cast, func, select
+from sqlalchemy import BigInteger, Date, Float, Row, and_, case, cast, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -20,42 +20,41 @@ _UNIX_EPOCH_JULIAN_DAY = 2440587.5
 AnyRow = Row[*tuple[Any, ...]]
 
 
-class epoch_seconds(FunctionElement[float]):
-    """Seconds since 1970 of a stored timestamp (naive UTC text on SQLite, timestamptz on
-    PostgreSQL): differences of two are durations in seconds on both."""
+class epoch_ms(FunctionElement[int]):
+    """Whole milliseconds since 1970 of a stored timestamp (naive UTC text on SQLite,
+    timestamptz on PostgreSQL). Integers, so durations and comparisons at an edge (a response
+    at exactly 3 minutes, a reply at the due instant) are exact on both backends; SQLite's
+    julianday() is exact to the millisecond, so both count milliseconds."""
 
-    type = Float()
+    type = BigInteger()
     inherit_cache = True
 
 
-class iso_epoch_seconds(FunctionElement[float]):
-    """Seconds since 1970 of ISO 8601 text with an offset, as the JSON payloads carry times."""
+class iso_epoch_ms(FunctionElement[int]):
+    """Whole milliseconds since 1970 of ISO 8601 text with an offset (JSON payload times)."""
 
-    type = Float()
+    type = BigInteger()
     inherit_cache = True
 
 
-@compiles(epoch_seconds, "sqlite")
-@compiles(iso_epoch_seconds, "sqlite")
-def _sqlite_epoch(element: FunctionElement[float], compiler: SQLCompiler, **kw: Any) -> str:
-    # julianday() reads both the stored text and ISO text with "+08:00" or "Z"; to the ms
+@compiles(epoch_ms, "sqlite")
+@compiles(iso_epoch_ms, "sqlite")
+def _sqlite_epoch(element: FunctionElement[int], compiler: SQLCompiler, **kw: Any) -> str:
+    # julianday() reads both the stored text and ISO text with "+08:00" or "Z"
     value = compiler.process(element.clauses, **kw)
-    return f"((julianday({value}) - {_UNIX_EPOCH_JULIAN_DAY}) * 86400.0)"
+    return f"CAST(round((julianday({value}) - {_UNIX_EPOCH_JULIAN_DAY}) * 86400000.0) AS INTEGER)"
 
 
-@compiles(epoch_seconds, "postgresql")
-def _pg_epoch(element: FunctionElement[float], compiler: SQLCompiler, **kw: Any) -> str:
-    return (
-        f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
-    )
-
-
-@compiles(iso_epoch_seconds, "postgresql")
-def _pg_iso_epoch(element: FunctionElement[float], compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(epoch_ms, "postgresql")
+def _pg_epoch(element: FunctionElement[int], compiler: SQLCompiler, **kw: Any) -> str:
     value = compiler.process(element.clauses, **kw)
-    return (
-        f"CAST(EXTRACT(EPOCH FROM CAST({value} AS TIMESTAMP WITH TIME ZONE)) AS DOUBLE PRECISION)"
-    )
+    return f"CAST(round(EXTRACT(EPOCH FROM {value}) * 1000) AS BIGINT)"
+
+
+@compiles(iso_epoch_ms, "postgresql")
+def _pg_iso_epoch(element: FunctionElement[int], compiler: SQLCompiler, **kw: Any) -> str:
+    timestamp = f"CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP WITH TIME ZONE)"
+    return f"CAST(round(EXTRACT(EPOCH FROM {timestamp}) * 1000) AS BIGINT)"
 
 
 class local_day(FunctionElement[Any]):
@@ -81,8 +80,12 @@ def _pg_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(({value} AT TIME ZONE 'UTC') + INTERVAL '{element.offset_s} seconds' AS DATE)"
 
 
+def seconds(milliseconds: ColumnElement[Any]) -> ColumnElement[Any]:
+    return cast(milliseconds, Float) / 1000
+
+
 def seconds_between(start: ColumnElement[Any], end: ColumnElement[Any]) -> ColumnElement[Any]:
-    return epoch_seconds(end) - epoch_seconds(start)
+    return seconds(epoch_ms(end) - epoch_ms(start))
 
 
 def ratio(numerator: ColumnElement[Any], denominator: ColumnElement[Any]) -> ColumnElement[Any]:
