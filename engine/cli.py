@@ -20,7 +20,8 @@ def main() -> None:
     try:
         app()
     except ComplaintflowError as exc:
-        errors.print(f"complaintflow: {exc}", highlight=False, soft_wrap=True)
+        one_line = " ".join(str(exc).split())  # drivers' messages may span lines
+        errors.print(f"complaintflow: {one_line}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         errors.print("complaintflow: interrupted", highlight=False)
