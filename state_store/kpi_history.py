@@ -80,25 +80,29 @@ def department_latency(
     latency.
     """
     h = period_history(request, REQUESTED, ASSIGNED, REPLIED)
-    department = h.c.payload["department"].as_string()
+    marks = select(  # narrow rows, so the window sorts little
+        h.c.complaint_id,
+        h.c.version,
+        h.c.type,
+        h.c.payload["department"].as_string().label("department"),
+        epoch_ms(h.c.occurred_at).label("at"),
+        iso_epoch_ms(h.c.payload["due_at"].as_string()).label("due"),
+    ).subquery()
 
     def lead(value: ColumnElement[Any], rows: int) -> ColumnElement[Any]:
         return func.lead(value, rows).over(
-            partition_by=(h.c.complaint_id, department), order_by=h.c.version
+            partition_by=(marks.c.complaint_id, marks.c.department), order_by=marks.c.version
         )
 
-    next_type, after_type = lead(h.c.type, 1), lead(h.c.type, 2)
-    next_at, after_at = lead(h.c.occurred_at, 1), lead(h.c.occurred_at, 2)
-    next_due = lead(h.c.payload["due_at"].as_string(), 1)
     steps = select(
-        h.c.type,
-        department.label("department"),
-        epoch_ms(h.c.occurred_at).label("asked"),
-        next_type.label("next_type"),
-        after_type.label("after_type"),
-        epoch_ms(next_at).label("next_at"),
-        epoch_ms(after_at).label("after_at"),
-        iso_epoch_ms(next_due).label("due"),
+        marks.c.type,
+        marks.c.department,
+        marks.c.at.label("asked"),
+        lead(marks.c.type, 1).label("next_type"),
+        lead(marks.c.type, 2).label("after_type"),
+        lead(marks.c.at, 1).label("next_at"),
+        lead(marks.c.at, 2).label("after_at"),
+        lead(marks.c.due, 1).label("due"),
     ).subquery()
     assigned = steps.c.next_type == ASSIGNED
     replied_at = case(
