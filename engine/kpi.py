@@ -17,14 +17,14 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, compu
 from complaintflow.engine.workflow import Workflow
 
 # Edges (seconds) of the first-response histogram; the workflow's target is added as an edge,
-# so the bars before it are exactly the responses within target.
+# so the bars up to it are exactly the responses within target.
 HISTOGRAM_EDGES_S = (0, 60, 120, 180, 300, 600, 1800, 3600, 4 * 3600)
 # The states of a complaint that is resolved now (not reopened since): the contract's names.
 RESOLVED_STATES = ("resolved", "revisited", "archived")
 
 
 def _rounded(digits: int) -> AfterValidator:
-    """Floats from SQL carry backend noise (SQLite's julianday is exact to the millisecond);
+    """Averages and divisions done by different databases can differ in their last bits;
     rounding on construction makes both backends print and compare the same figures."""
     return AfterValidator(lambda value: round(value, digits))
 
