@@ -1,6 +1,7 @@
 """Configuration: COMPLAINTFLOW_* environment variables, the same names as CLI options."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,3 +22,6 @@ class Settings(BaseSettings):
         default=None, description="where the worker's clock starts (drills, acceptance runs)"
     )
     batch_size: int = Field(default=1000, ge=1, le=50_000)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="the worker's log on stderr (kafka-python's own: warnings)"
+    )
