@@ -32,7 +32,7 @@ from complaintflow.engine.topics import Topics
 from complaintflow.engine.worker import clock_for
 from complaintflow.state_store.complaint_view import ComplaintView, complaint_view
 from complaintflow.state_store.database import READ_ONLY, open_engine
-from complaintflow.state_store.schema import head
+from complaintflow.state_store.schema import head, head_mismatch
 
 ReportBuilder = Callable[[Engine, datetime | None, datetime | None], dict[str, Any]]
 """build_report(engine, since, until) -> the KPI report as a JSON object."""
@@ -132,9 +132,10 @@ def create_app(settings: Settings, report: ReportBuilder, clock: Clock | None = 
         except SQLAlchemyError as exc:
             reason = f"database unreachable: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
         else:
-            if revision == wanted_revision:
+            mismatch = head_mismatch(revision, wanted_revision)
+            if mismatch is None:
                 return JSONResponse({"status": "ok"})
-            reason = f"database at revision {revision}, code needs {wanted_revision}"
+            reason = mismatch
         body = {"status": "unavailable"}
         if authorized(authorization):
             body["reason"] = reason
