@@ -38,6 +38,7 @@ class ConsumerLag:
                 group_id=self.group_id,
                 enable_auto_commit=False,
                 request_timeout_ms=5_000,
+                bootstrap_timeout_ms=5_000,  # a scrape waits at most this for a dead broker
             )
         consumer = self._consumer
         partitions = [
