@@ -8,7 +8,6 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from complaintflow.engine.cli_app import (
-    BootstrapOption,
     DatabaseOption,
     GroupOption,
     PrefixOption,
@@ -39,20 +38,26 @@ def is_loopback(host: str) -> bool:
 @app.command()
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Address to bind [env COMPLAINTFLOW_SERVE_HOST].")
+        str | None, typer.Option(help="Address to bind (env COMPLAINTFLOW_SERVE_HOST).")
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="Port [env COMPLAINTFLOW_SERVE_PORT; default 8080].")
+        int | None, typer.Option(help="Port (env COMPLAINTFLOW_SERVE_PORT; default 8080).")
     ] = None,
     database_url: DatabaseOption = None,
     token: Annotated[
         str | None,
         typer.Option(
             help="Bearer token every request must carry (prefer the env variable, which other "
-            "users cannot see) [env COMPLAINTFLOW_SERVE_TOKEN]."
+            "users cannot see) (env COMPLAINTFLOW_SERVE_TOKEN)."
         ),
     ] = None,
-    bootstrap_servers: BootstrapOption = None,
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option(
+            help="Kafka bootstrap servers, for consumer lag (env COMPLAINTFLOW_BOOTSTRAP_SERVERS); "
+            "unset: no lag figures."
+        ),
+    ] = None,
     topic_prefix: PrefixOption = None,
     group_id: GroupOption = None,
 ) -> None:
