@@ -8,6 +8,7 @@ from complaintflow.engine import (  # noqa: F401 - importing registers the comma
     cli_bench,
     cli_offline,
     cli_ops,
+    cli_serve,
     cli_service,
 )
 from complaintflow.engine.cli_app import app, errors

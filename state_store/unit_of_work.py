@@ -26,6 +26,7 @@ from complaintflow.engine.batch import BatchChanges
 from complaintflow.engine.clock import Clock
 from complaintflow.engine.complaint import Complaint
 from complaintflow.engine.errors import ConcurrencyConflict, StoreUnavailable
+from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.models import (
     AliasRow,
     ComplaintRow,
@@ -341,13 +342,19 @@ class SqlAlchemyStore:
 
     def history(self, complaint_id: str) -> Sequence[HistoryRow]:
         """One complaint's history in version order (merged ids resolve to their target)."""
-        with self.engine.connect() as connection:
-            target = connection.scalar(
-                select(aliases_t.c.complaint_id).where(aliases_t.c.merged_id == complaint_id)
-            )
-            rows = connection.execute(
-                select(history_t)
-                .where(history_t.c.complaint_id == (target or complaint_id))
-                .order_by(history_t.c.version)
-            )
-            return [HistoryRow(**row._mapping) for row in rows]
+        with self.engine.connect().execution_options(**READ_ONLY) as connection:
+            return read_history(connection, complaint_id)
+
+
+def read_history(connection: Connection, complaint_id: str) -> list[HistoryRow]:
+    """The query behind `complaintflow timeline` and GET /complaints/{id}, on the caller's
+    connection so that a caller can read more in the same transaction."""
+    target = connection.scalar(
+        select(aliases_t.c.complaint_id).where(aliases_t.c.merged_id == complaint_id)
+    )
+    rows = connection.execute(
+        select(history_t)
+        .where(history_t.c.complaint_id == (target or complaint_id))
+        .order_by(history_t.c.version)
+    )
+    return [HistoryRow(**row._mapping) for row in rows]
