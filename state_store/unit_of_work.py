@@ -17,7 +17,6 @@ from sqlalchemy import (
     delete,
     insert,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -117,17 +116,19 @@ class SqlAlchemyUnitOfWork:
         return loaded
 
     def open_orders(self, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Selected by customer (the key's first column, so an index range on every backend;
+        a row-value IN list is a scan on PostgreSQL), then narrowed to the asked pairs."""
+        wanted = set(pairs)
         found: dict[tuple[str, str], str] = {}
-        columns = tuple_(open_orders_t.c.customer_id, open_orders_t.c.order_id)
-        for chunk in chunks(pairs):
+        for chunk in chunks({customer for customer, _ in wanted}):
             rows = self.connection.execute(
                 select(
                     open_orders_t.c.customer_id,
                     open_orders_t.c.order_id,
                     open_orders_t.c.complaint_id,
-                ).where(columns.in_(chunk))
+                ).where(open_orders_t.c.customer_id.in_(chunk))
             )
-            found.update({(customer, order): cid for customer, order, cid in rows})
+            found.update({(c, o): cid for c, o, cid in rows if (c, o) in wanted})
         return found
 
     def write(self, changes: BatchChanges) -> None:
@@ -245,10 +246,21 @@ class SqlAlchemyUnitOfWork:
                     for cid, key, due in changes.timers_fired
                 ],
             )
-        touched = changes.timers_cancelled | set(changes.timers_set)
-        key = tuple_(timers_t.c.complaint_id, timers_t.c.key)
-        for chunk in chunks(touched):
-            self.connection.execute(delete(timers_t).where(key.in_(chunk)))
+        # Only complaints that existed before the batch can have rows to replace; one keyed
+        # delete per timer uses the primary key (a row-value IN list is a scan on PostgreSQL).
+        touched = sorted(
+            (cid, key)
+            for cid, key in changes.timers_cancelled | set(changes.timers_set)
+            if changes.loaded_versions.get(cid) is not None
+        )
+        if touched:
+            self.connection.execute(
+                delete(timers_t).where(
+                    timers_t.c.complaint_id == bindparam("t_id"),
+                    timers_t.c.key == bindparam("t_key"),
+                ),
+                [{"t_id": cid, "t_key": key} for cid, key in touched],
+            )
         if changes.timers_set:
             self.connection.execute(
                 insert(timers_t),
