@@ -12,10 +12,8 @@ from Debian's binaries (as the tests do), or at --postgresql-url. Not a test: it
 """
 
 import argparse
-import os
-import pwd
 import random
-import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,13 +24,15 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, text
 
-from complaintflow.engine.embedded_broker import free_port
 from complaintflow.engine.kpi import report_request
 from complaintflow.engine.workflow import load_workflow
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.kpi_queries import compute_report
 from complaintflow.state_store.schema import upgrade
 from complaintflow.state_store.unit_of_work import complaints_t, history_t
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+from support.postgres_server import fresh_database, postgres_server
 
 START = datetime(2025, 7, 1, tzinfo=UTC)
 DAYS = 30
@@ -160,36 +160,13 @@ def fill(engine: Engine, total: int) -> int:
 
 @contextmanager
 def throwaway_postgresql() -> Iterator[str]:
-    """A PostgreSQL server of Debian's binaries in a temporary directory (as the tests start)."""
-    from pytest_postgresql.executors.proc import PostgreSQLExecutor
-    from pytest_postgresql.janitor import DatabaseJanitor
-
-    workdir = Path(tempfile.mkdtemp(prefix="complaintflow-bench-pg-"))
-    if os.geteuid() == 0:
-        postgres = pwd.getpwnam("postgres")
-        os.chown(workdir, postgres.pw_uid, postgres.pw_gid)
-    executor = PostgreSQLExecutor(
-        executable=str(Path(__file__).parents[1] / "tests" / "support" / "pg_ctl"),
-        host="127.0.0.1",
-        port=free_port(),
-        datadir=str(workdir / "data"),
-        unixsocketdir=str(workdir),
-        logfile=str(workdir / "postgresql.log"),
-        startparams="-w",
-        dbname="bench",
-        user="postgres",
-        postgres_options="-c fsync=off -c synchronous_commit=off -c shared_buffers=256MB "
-        "-c work_mem=64MB",
-    )
-    executor.start()
-    try:
-        DatabaseJanitor(
-            user="postgres", host="127.0.0.1", port=executor.port, dbname="bench"
-        ).init()
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{executor.port}/bench"
-    finally:
-        executor.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    """A PostgreSQL server of Debian's binaries in a temporary directory (as the tests start),
+    with memory for sorts and a cache of its own size."""
+    with (
+        postgres_server("-c shared_buffers=256MB -c work_mem=64MB") as server,
+        fresh_database(server) as url,
+    ):
+        yield url
 
 
 def measure(name: str, url: str, total: int) -> None:

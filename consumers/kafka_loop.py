@@ -20,7 +20,7 @@ from kafka.structs import OffsetAndMetadata
 
 from complaintflow.engine.batch import InboundMessage
 from complaintflow.engine.errors import BrokerUnavailable
-from complaintflow.engine.processing import BatchProcessor
+from complaintflow.engine.ports import Processor
 from complaintflow.producers.outbox_relay import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class _LogRebalance(ConsumerRebalanceListener):
 class InboundLoop:
     consumer: KafkaConsumer
     topic: str
-    processor: BatchProcessor
+    processor: Processor
     relay: OutboxRelay
     max_records: int = 1000
     stop: threading.Event = field(default_factory=threading.Event)

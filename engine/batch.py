@@ -107,6 +107,7 @@ class BatchChanges:
     orders_read: dict[tuple[str, str], str | None] = field(default_factory=dict)
     applied: int = 0
     refused: int = 0
+    refusal_reasons: list[str] = field(default_factory=list)
     duplicates: int = 0
     unchanged: int = 0
 
@@ -217,6 +218,7 @@ class _Batch:
     ) -> None:
         changes = self.changes
         changes.refused += 1
+        changes.refusal_reasons.append(reason)
         changes.inbox.append(InboxEntry(key=key, complaint_id=complaint_id, outcome="refused"))
         changes.outbox.append(
             OutboundMessage(

@@ -9,6 +9,7 @@ from complaintflow.engine import (  # noqa: F401 - importing registers the comma
     cli_offline,
     cli_ops,
     cli_report,
+    cli_serve,
     cli_service,
 )
 from complaintflow.engine.cli_app import app, errors

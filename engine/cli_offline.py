@@ -1,6 +1,7 @@
 """Commands that need neither broker nor database: replay."""
 
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,13 +18,21 @@ def replay_command(
     file: Annotated[Path, typer.Argument(help="JSON-lines file of event envelopes.")],
     workflow: WorkflowOption = None,
     timers: Annotated[bool, typer.Option(help="Fire timers that come due between events.")] = True,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Also fire timers due after the last event up to this instant "
+            "(ISO 8601 with offset).",
+            formats=["%Y-%m-%dT%H:%M:%S%z"],
+        ),
+    ] = None,
     summary: Annotated[
         bool, typer.Option("--summary", help="Counts only, no row per complaint.")
     ] = False,
 ) -> None:
     """Feed a JSON-lines file through the decision function offline and print the outcome."""
     flow = load_workflow(settings_from(workflow=workflow).workflow)
-    result = replay(read_lines(file), flow, fire_timers=timers)
+    result = replay(read_lines(file), flow, fire_timers=timers, until=until)
     _print_replay(result, summary=summary)
 
 

@@ -1,6 +1,8 @@
 """Commands that run the engine: run, broker, demo."""
 
+import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -71,6 +73,16 @@ def broker_for(settings: Settings) -> Iterator[str]:
             yield bootstrap
 
 
+def configure_logging(level: str) -> None:
+    """One line per record on stderr, for whatever collects a service's output; the Kafka
+    client's connection chatter and the scheduler's every run only from warnings up."""
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for chatty in ("kafka", "apscheduler"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
 def stop_on_signals() -> threading.Event:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -97,6 +109,7 @@ def run(
         clock_speed=clock_speed,
     )
     stop = stop_on_signals()
+    configure_logging(settings.log_level)
     with broker_for(settings) as bootstrap:
         console.print(f"worker on {bootstrap}, database {settings.database_url}", highlight=False)
         Worker(settings, bootstrap, stop).run()

@@ -10,6 +10,9 @@ from complaintflow.engine.complaint import PAUSABLE, Complaint, Deadline
 from complaintflow.engine.vocabulary import DeadlineName, Department
 from complaintflow.engine.workflow import Workflow
 
+LOW_SCORE_FOLLOW_UP = "revisit.low_score"
+"""The supervisor's call-back after a low revisit score: a revisit deadline of its own."""
+
 
 def arm(
     workflow: Workflow,

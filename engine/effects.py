@@ -2,8 +2,9 @@
 armed and cleared, departments opened and closed, the SLA clock paused and resumed."""
 
 from complaintflow.engine import deadlines as dl
+from complaintflow.engine.deadlines import LOW_SCORE_FOLLOW_UP
 from complaintflow.engine.draft import Draft
-from complaintflow.engine.escalation import escalate, escalate_once
+from complaintflow.engine.escalation import escalate, escalate_once, hand_to_supervisor
 from complaintflow.engine.events import (
     AgentResponded,
     CollaborationRequested,
@@ -41,11 +42,7 @@ def apply_effects(draft: Draft, event: Envelope) -> None:
     """Called after the state change and the re-emitted event are recorded."""
     match event:
         case AgentResponded():
-            if draft.complaint.first_response_at is None:
-                draft.update(
-                    first_response_at=event.occurred_at,
-                    deadlines=dl.drop_named(draft.complaint.deadlines, DeadlineName.FIRST_RESPONSE),
-                )
+            _responded(draft, event)
         case EvidenceRequested():
             _await_evidence(draft, event.payload.requested_from, for_department=None)
         case EvidenceSubmitted():
@@ -66,6 +63,20 @@ def apply_effects(draft: Draft, event: Envelope) -> None:
             _reopen(draft, csat=None)
         case ComplaintArchived():
             close_out(draft)
+
+
+def _responded(draft: Draft, event: AgentResponded) -> None:
+    """The first reply meets the first-response deadline; a reply while a low score awaits
+    the supervisor's call-back is that call-back."""
+    c = draft.complaint
+    deadlines = dl.drop(c.deadlines, LOW_SCORE_FOLLOW_UP)
+    if c.first_response_at is None:
+        draft.update(
+            first_response_at=event.occurred_at,
+            deadlines=dl.drop_named(deadlines, DeadlineName.FIRST_RESPONSE),
+        )
+    elif deadlines != c.deadlines:
+        draft.update(deadlines=deadlines)
 
 
 def _await_evidence(
@@ -227,12 +238,13 @@ def _reopen(draft: Draft, csat: int | None) -> None:
             start=at,
         )
     ]
-    if csat is not None and csat <= sla.revisit.low_score_at_most:
+    low_score = csat is not None and csat <= sla.revisit.low_score_at_most
+    if low_score:
         armed.append(
             dl.arm(
                 draft.workflow,
                 name=DeadlineName.REVISIT,
-                key="revisit.low_score",
+                key=LOW_SCORE_FOLLOW_UP,
                 calendar=sla.revisit.low_score_calendar,
                 budget=sla.revisit.low_score_within,
                 start=at,
@@ -248,6 +260,8 @@ def _reopen(draft: Draft, csat: int | None) -> None:
         EventType.COMPLAINT_GRADED,
         ComplaintGradedPayload(priority=priority, department=c.department),
     )
+    if low_score:
+        hand_to_supervisor(draft)
 
 
 def close_out(draft: Draft) -> None:

@@ -43,3 +43,19 @@ def escalate_once(draft: Draft, cause: EscalationCause) -> None:
     bottom = rung_above(draft.workflow.definition.escalation.ladder, None)
     if bottom is not None:
         escalate(draft, bottom.level, cause, record=True)
+
+
+def hand_to_supervisor(draft: Draft) -> None:
+    """A low score is the supervisor's to call back: the complaint moves to the supervisor
+    rung (cause `other`) but the ladder does not climb on time; only a missed call-back,
+    breaching its own deadline, climbs further."""
+    current = draft.complaint.escalation_level
+    if current is not None and _ORDER.index(current) >= _ORDER.index(EscalationLevel.SUPERVISOR):
+        return
+    draft.update(
+        escalation_level=EscalationLevel.SUPERVISOR, escalation_cause=EscalationCause.OTHER
+    )
+    draft.record_fact(
+        EventType.COMPLAINT_ESCALATED,
+        ComplaintEscalatedPayload(level=EscalationLevel.SUPERVISOR, cause=EscalationCause.OTHER),
+    )

@@ -5,7 +5,7 @@ from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from complaintflow.engine.batch import BatchChanges
+from complaintflow.engine.batch import BatchChanges, InboundMessage
 from complaintflow.engine.complaint import Complaint
 
 
@@ -39,4 +39,10 @@ class Store(Protocol):
 class Publisher(Protocol):
     def publish(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
         """Send (topic, key, value) in order and return once the broker has them all."""
+        ...
+
+
+class Processor(Protocol):
+    def process(self, messages: Sequence[InboundMessage]) -> BatchChanges:
+        """Apply one polled batch in one transaction; return what it changed."""
         ...

@@ -6,6 +6,7 @@ rolls the transaction back; the batch is then decided again from fresh state, wh
 inbox turns what the other worker already applied into duplicates.
 """
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from complaintflow.engine.topics import Topics
 from complaintflow.engine.workflow import Workflow
 
 MAX_ATTEMPTS = 5
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,7 +62,8 @@ class BatchProcessor:
                     uow.write(changes)
                     uow.commit()
                     return changes
-            except ConcurrencyConflict:
+            except ConcurrencyConflict as exc:
                 if attempt == MAX_ATTEMPTS:
                     raise
+                log.info("batch conflicted with another worker (%s); deciding it again", exc)
         raise AssertionError("unreachable")

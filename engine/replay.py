@@ -92,11 +92,20 @@ class _Replayer:
         return outcome
 
 
-def replay(lines: Iterable[bytes], workflow: Workflow, *, fire_timers: bool = True) -> ReplayResult:
+def replay(
+    lines: Iterable[bytes],
+    workflow: Workflow,
+    *,
+    fire_timers: bool = True,
+    until: datetime | None = None,
+) -> ReplayResult:
     """Decide every non-blank line in order; with `fire_timers`, timers due before an event
-    fire first (a stale one changes nothing). Timers due after the last event do not fire."""
+    fire first (a stale one changes nothing). After the last event, timers due up to `until`
+    fire too: the state a worker whose clock stands at `until` reaches."""
     replayer = _Replayer(workflow, fire_timers)
     for number, raw in enumerate(lines, start=1):
         if raw.strip():
             replayer.line(number, raw.strip())
+    if until is not None:
+        replayer.fire_due(until)
     return replayer.result

@@ -7,6 +7,7 @@ pending timer (the complaint moved on, or the deadline was re-armed) changes not
 from datetime import datetime
 
 from complaintflow.engine.complaint import Complaint
+from complaintflow.engine.deadlines import LOW_SCORE_FOLLOW_UP
 from complaintflow.engine.draft import Draft
 from complaintflow.engine.effects import archive
 from complaintflow.engine.escalation import escalate, escalate_once, rung_above
@@ -57,6 +58,8 @@ def _deadline_passed(draft: Draft, deadline_key: str, *, breach: bool) -> None:
         return
     if deadline.name is DeadlineName.REVISIT:
         draft.record_fact(EventType.SLA_BREACHED, payload)
+        if deadline_key == LOW_SCORE_FOLLOW_UP:
+            _climb(draft, EscalationCause.OVERDUE)
         return
     draft.update(overdue=True)
     draft.record_fact(EventType.SLA_BREACHED, payload)
@@ -68,10 +71,16 @@ def _deadline_passed(draft: Draft, deadline_key: str, *, breach: bool) -> None:
     escalate_once(draft, cause)
 
 
-def _climb(draft: Draft) -> None:
+def _climb(draft: Draft, cause: EscalationCause | None = None) -> None:
+    """One rung up, for the complaint's standing cause unless a new one is given."""
     c = draft.complaint
     following = rung_above(draft.workflow.definition.escalation.ladder, c.escalation_level)
     if following is None:
         draft.update(next_escalation_at=None)
         return
-    escalate(draft, following.level, c.escalation_cause or EscalationCause.OVERDUE, record=True)
+    escalate(
+        draft,
+        following.level,
+        cause or c.escalation_cause or EscalationCause.OVERDUE,
+        record=True,
+    )

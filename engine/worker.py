@@ -2,15 +2,21 @@
 from `Settings`. This is the only place that turns configuration into adapters."""
 
 import fcntl
+import logging
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from complaintflow.consumers.kafka_loop import InboundLoop, consumer_for, partitioner
 from complaintflow.engine.clock import Clock, ScaledClock, SystemClock
@@ -18,15 +24,21 @@ from complaintflow.engine.errors import BrokerUnavailable, StoreUnavailable
 from complaintflow.engine.processing import BatchProcessor
 from complaintflow.engine.settings import Settings
 from complaintflow.engine.topics import Topics
+from complaintflow.engine.trend_watch import HANDLED_STATES, TrendWatch, thresholds_from
+from complaintflow.engine.worker_metrics import MeasuredProcessor, WorkerMetrics
 from complaintflow.engine.workflow import load_workflow
 from complaintflow.producers.kafka_publisher import KafkaPublisher
 from complaintflow.producers.outbox_relay import OutboxRelay
 from complaintflow.producers.timer_sweeper import TimerSweeper
 from complaintflow.state_store.database import is_sqlite, open_engine
+from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
 from complaintflow.state_store.schema import require_head
 from complaintflow.state_store.timer_store import SqlAlchemyTimers
+from complaintflow.state_store.trend_store import SqlAlchemyTrends
 from complaintflow.state_store.unit_of_work import SqlAlchemyStore
+
+log = logging.getLogger(__name__)
 
 
 def clock_for(settings: Settings) -> Clock:
@@ -70,6 +82,16 @@ def inbound_partitions(bootstrap: str, topic: str) -> int:
     return len(partitions)
 
 
+def save_worker_metrics(
+    saved: SqlAlchemyWorkerMetrics, worker_id: str, metrics: WorkerMetrics, clock: Clock
+) -> None:
+    """Save this worker's figures for `complaintflow serve`; a failure only delays them."""
+    try:
+        saved.save(worker_id, metrics.samples(), clock.now())
+    except SQLAlchemyError as exc:
+        log.warning("worker metrics not saved: %s", exc)
+
+
 @dataclass
 class Worker:
     settings: Settings
@@ -77,6 +99,10 @@ class Worker:
     stop: threading.Event
     clock: Clock | None = None
     sweep_every_s: float = 1.0
+    metrics_every_s: float = 5.0
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    )
 
     def run(self) -> None:
         settings = self.settings
@@ -89,25 +115,42 @@ class Worker:
             partition_of = partitioner(inbound_partitions(self.bootstrap, topics.inbound))
             store = SqlAlchemyStore(engine, clock)
             publisher = KafkaPublisher(self.bootstrap)
+            metrics = WorkerMetrics()
             loop = InboundLoop(
                 consumer=consumer_for(self.bootstrap, settings.group_id),
                 topic=topics.inbound,
-                processor=BatchProcessor(store, workflow, clock, topics, partition_of),
+                processor=MeasuredProcessor(
+                    BatchProcessor(store, workflow, clock, topics, partition_of), metrics
+                ),
                 relay=OutboxRelay(SqlAlchemyOutbox(engine), publisher, clock),
                 max_records=settings.batch_size,
                 stop=self.stop,
             )
             sweeper_publisher = KafkaPublisher(self.bootstrap)
             sweeper = TimerSweeper(SqlAlchemyTimers(engine), sweeper_publisher, clock, topics)
-            scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
-            scheduler.add_job(
-                sweeper.sweep, "interval", seconds=self.sweep_every_s, id="timer-sweeper"
+            trends = TrendWatch(
+                SqlAlchemyTrends(engine, HANDLED_STATES.union(workflow.definition.final_states)),
+                clock,
+                thresholds_from(settings),
+                topics,
+                partition_of,
             )
+            saved = SqlAlchemyWorkerMetrics(engine)
+            save_metrics = partial(save_worker_metrics, saved, self.worker_id, metrics, clock)
+            scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+            jobs = {
+                "timer-sweeper": (sweeper.sweep, self.sweep_every_s),
+                "trend-alerts": (trends.check, settings.trend_check_every.total_seconds()),
+                "worker-metrics": (save_metrics, self.metrics_every_s),
+            }
+            for job_id, (job, every_s) in jobs.items():
+                scheduler.add_job(job, "interval", seconds=every_s, id=job_id)
             scheduler.start()
             try:
                 loop.run()
             finally:
                 scheduler.shutdown(wait=True)
+                save_metrics()
                 sweeper_publisher.close()
                 publisher.close()
                 engine.dispose()

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -167,3 +168,32 @@ class OpenOrderRow(Base):
     order_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     complaint_id: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
+
+
+class WorkerMetricRow(Base):
+    """A worker's own figures (events applied, refusals by reason, batch latency buckets), one
+    row per sample, replaced by that worker every few seconds: what only the worker knows,
+    kept where `complaintflow serve` can read it. `labels` is canonical JSON text."""
+
+    __tablename__ = "worker_metrics"
+
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    labels: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TrendAlertRow(Base):
+    """A trend alert raised for one period. The primary key is the alert's deterministic event
+    id: a re-run or a second worker that finds the same spike in the same period collides on
+    it, and so the alert reaches the outbox (and complaints.alerts) once."""
+
+    __tablename__ = "trend_alerts"
+
+    alert_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[datetime]
+    raised_at: Mapped[datetime] = mapped_column(index=True)
+    payload: Mapped[dict[str, Any]]

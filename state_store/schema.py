@@ -50,9 +50,16 @@ def current(engine: Engine) -> str | None:
         raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
 
 
+def head_mismatch(at: str | None, wanted: str) -> str | None:
+    """Why a database at revision `at` cannot serve code that needs `wanted`, or None."""
+    if at == wanted:
+        return None
+    where = "empty" if at is None else f"at revision {at}"
+    return f"database is {where}, code needs {wanted}: {UPGRADE_HINT}"
+
+
 def require_head(engine: Engine) -> None:
     """Refuse to run against a database whose schema is not the code's."""
-    at, wanted = current(engine), head(engine)
-    if at != wanted:
-        where = "empty" if at is None else f"at revision {at}"
-        raise StoreUnavailable(f"database is {where}, code needs {wanted}: {UPGRADE_HINT}")
+    mismatch = head_mismatch(current(engine), head(engine))
+    if mismatch is not None:
+        raise StoreUnavailable(mismatch)

@@ -9,9 +9,9 @@ time (BEGIN IMMEDIATE), which is equally safe.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, or_, select, tuple_, update
+from sqlalchemy import Engine, bindparam, or_, select, update
 
-from complaintflow.state_store.unit_of_work import chunks, timers_t
+from complaintflow.state_store.unit_of_work import timers_t
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,14 @@ class SqlAlchemyTimers:
                 .with_for_update(skip_locked=True)
             ).all()
             due = [DueTimer(cid, key, due_at) for cid, key, due_at in rows]
-            pair = tuple_(timers_t.c.complaint_id, timers_t.c.key)
-            for chunk in chunks([(t.complaint_id, t.key) for t in due]):
+            if due:  # keyed updates: a row-value IN list is a scan on PostgreSQL
                 connection.execute(
                     update(timers_t)
-                    .where(and_(pair.in_(chunk)))
-                    .values(claimed_until=now + lease, claimed_by=owner)
+                    .where(
+                        timers_t.c.complaint_id == bindparam("t_id"),
+                        timers_t.c.key == bindparam("t_key"),
+                    )
+                    .values(claimed_until=now + lease, claimed_by=owner),
+                    [{"t_id": t.complaint_id, "t_key": t.key} for t in due],
                 )
         return due

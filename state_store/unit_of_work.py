@@ -17,7 +17,6 @@ from sqlalchemy import (
     delete,
     insert,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -26,6 +25,7 @@ from complaintflow.engine.batch import BatchChanges
 from complaintflow.engine.clock import Clock
 from complaintflow.engine.complaint import Complaint
 from complaintflow.engine.errors import ConcurrencyConflict, StoreUnavailable
+from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.models import (
     AliasRow,
     ComplaintRow,
@@ -116,17 +116,19 @@ class SqlAlchemyUnitOfWork:
         return loaded
 
     def open_orders(self, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Selected by customer (the key's first column, so an index range on every backend;
+        a row-value IN list is a scan on PostgreSQL), then narrowed to the asked pairs."""
+        wanted = set(pairs)
         found: dict[tuple[str, str], str] = {}
-        columns = tuple_(open_orders_t.c.customer_id, open_orders_t.c.order_id)
-        for chunk in chunks(pairs):
+        for chunk in chunks({customer for customer, _ in wanted}):
             rows = self.connection.execute(
                 select(
                     open_orders_t.c.customer_id,
                     open_orders_t.c.order_id,
                     open_orders_t.c.complaint_id,
-                ).where(columns.in_(chunk))
+                ).where(open_orders_t.c.customer_id.in_(chunk))
             )
-            found.update({(customer, order): cid for customer, order, cid in rows})
+            found.update({(c, o): cid for c, o, cid in rows if (c, o) in wanted})
         return found
 
     def write(self, changes: BatchChanges) -> None:
@@ -244,10 +246,21 @@ class SqlAlchemyUnitOfWork:
                     for cid, key, due in changes.timers_fired
                 ],
             )
-        touched = changes.timers_cancelled | set(changes.timers_set)
-        key = tuple_(timers_t.c.complaint_id, timers_t.c.key)
-        for chunk in chunks(touched):
-            self.connection.execute(delete(timers_t).where(key.in_(chunk)))
+        # Only complaints that existed before the batch can have rows to replace; one keyed
+        # delete per timer uses the primary key (a row-value IN list is a scan on PostgreSQL).
+        touched = sorted(
+            (cid, key)
+            for cid, key in changes.timers_cancelled | set(changes.timers_set)
+            if changes.loaded_versions.get(cid) is not None
+        )
+        if touched:
+            self.connection.execute(
+                delete(timers_t).where(
+                    timers_t.c.complaint_id == bindparam("t_id"),
+                    timers_t.c.key == bindparam("t_key"),
+                ),
+                [{"t_id": cid, "t_key": key} for cid, key in touched],
+            )
         if changes.timers_set:
             self.connection.execute(
                 insert(timers_t),
@@ -341,13 +354,19 @@ class SqlAlchemyStore:
 
     def history(self, complaint_id: str) -> Sequence[HistoryRow]:
         """One complaint's history in version order (merged ids resolve to their target)."""
-        with self.engine.connect() as connection:
-            target = connection.scalar(
-                select(aliases_t.c.complaint_id).where(aliases_t.c.merged_id == complaint_id)
-            )
-            rows = connection.execute(
-                select(history_t)
-                .where(history_t.c.complaint_id == (target or complaint_id))
-                .order_by(history_t.c.version)
-            )
-            return [HistoryRow(**row._mapping) for row in rows]
+        with self.engine.connect().execution_options(**READ_ONLY) as connection:
+            return read_history(connection, complaint_id)
+
+
+def read_history(connection: Connection, complaint_id: str) -> list[HistoryRow]:
+    """The query behind `complaintflow timeline` and GET /complaints/{id}, on the caller's
+    connection so that a caller can read more in the same transaction."""
+    target = connection.scalar(
+        select(aliases_t.c.complaint_id).where(aliases_t.c.merged_id == complaint_id)
+    )
+    rows = connection.execute(
+        select(history_t)
+        .where(history_t.c.complaint_id == (target or complaint_id))
+        .order_by(history_t.c.version)
+    )
+    return [HistoryRow(**row._mapping) for row in rows]

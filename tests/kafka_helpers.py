@@ -1,6 +1,10 @@
 """Reading topics and waiting on conditions, with deadlines (never bare sleeps)."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +16,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from complaintflow.engine.clock import Clock, FixedClock
 from complaintflow.engine.settings import Settings
+from complaintflow.engine.topics import Topics
 from complaintflow.engine.worker import Worker
 
 
@@ -88,3 +93,75 @@ def running_worker(  # the clock stands at the test events' time unless a test m
         thread.join(timeout=30)
         if errors:
             raise errors[0]
+
+
+class WorkerProcess:
+    """`complaintflow run` as its own process, in the test's consumer group, its clock standing
+    (almost) still at `clock_start`, so only timers due by then fire. Its log is collected as
+    it comes, so a test can wait for its partition assignment."""
+
+    def __init__(
+        self,
+        broker: str,
+        topics: Topics,
+        database_url: str,
+        clock_start: str,
+        batch_size: int = 25,
+    ) -> None:
+        env = {
+            **os.environ,
+            "COMPLAINTFLOW_BATCH_SIZE": str(batch_size),
+            "COMPLAINTFLOW_CLOCK_START": clock_start,
+            "COMPLAINTFLOW_CLOCK_SPEED": "0.000001",
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "complaintflow.engine",
+                "run",
+                "--bootstrap-servers",
+                broker,
+                "--database-url",
+                database_url,
+                "--topic-prefix",
+                topics.prefix,
+                "--group-id",
+                f"{topics.prefix}-engine",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+
+    def assigned(self) -> set[int]:
+        """The inbound partitions of its latest assignment (none before the first)."""
+        marker = "partitions assigned: "
+        latest = [line for line in self.log if marker in line]
+        if not latest:
+            return set()
+        listed = latest[-1].split(marker, 1)[1].strip().strip("[]")
+        return {int(p) for p in listed.split(",") if p.strip()}
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        """SIGTERM; a worker that was still running must then exit cleanly (status 0). Its log
+        may hold kafka-python's own tracebacks of sockets closed under it; those are no error."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        status = self.process.wait(timeout=30)
+        self._reader.join(timeout=10)
+        assert status == 0, "".join(self.log)

@@ -2,14 +2,16 @@
 applied twice, the outbox drains, and the event log keeps each complaint's order."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections import defaultdict
 from typing import Any
 
-from kafka_helpers import publish, read_topic, values, wait_for
+from kafka_helpers import (
+    WorkerProcess,
+    publish,
+    read_topic,
+    values,
+    wait_for,
+)
 from sqlalchemy import func, select
 
 from complaintflow.engine.decoding import decode_event
@@ -22,34 +24,8 @@ from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
 from complaintflow.state_store.unit_of_work import aliases_t, complaints_t, history_t
 
-
-def start_worker(broker: str, topics: Topics, database_url: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "COMPLAINTFLOW_BATCH_SIZE": "25",
-        # the clock stands (almost) still where the day starts: no timer comes due mid-test
-        "COMPLAINTFLOW_CLOCK_START": "2025-07-15T08:00:00+08:00",
-        "COMPLAINTFLOW_CLOCK_SPEED": "0.000001",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "complaintflow.engine",
-            "run",
-            "--bootstrap-servers",
-            broker,
-            "--database-url",
-            database_url,
-            "--topic-prefix",
-            topics.prefix,
-            "--group-id",
-            f"{topics.prefix}-engine",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+# the clock stands (almost) still where the day starts: no timer comes due mid-test
+DAY_START = "2025-07-15T08:00:00+08:00"
 
 
 def by_group(
@@ -84,15 +60,14 @@ def test_sigkill_mid_stream_then_restart(
     engine = open_engine(sqlite_url)
 
     # When the worker is killed with SIGKILL in the middle of it
-    worker = start_worker(broker, topics, sqlite_url)
+    worker = WorkerProcess(broker, topics, sqlite_url, DAY_START)
     wait_for(lambda: summarize(engine).processed >= 300, 90, "the worker to get going")
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=30)
+    worker.kill()
     at_kill = summarize(engine).processed
     assert at_kill < inputs, "the kill came after the stream was done; nothing was tested"
 
     # and restarted
-    worker = start_worker(broker, topics, sqlite_url)
+    worker = WorkerProcess(broker, topics, sqlite_url, DAY_START)
     try:
         wait_for(
             lambda: (s := summarize(engine)).processed == inputs and s.outbox_backlog == 0,
@@ -100,9 +75,7 @@ def test_sigkill_mid_stream_then_restart(
             "the restarted worker to finish and drain the outbox",
         )
     finally:
-        worker.terminate()
-        _, stderr = worker.communicate(timeout=30)
-    assert b"Traceback" not in stderr, stderr.decode()
+        worker.stop()
 
     # Then every complaint ends as a clean replay ends it
     with engine.connect() as c:

@@ -53,3 +53,15 @@ def test_a_directory_and_a_bad_workflow_are_one_line_each(tmp_path: Path) -> Non
     workflow = run("replay", events, "--workflow", bad)
     assert workflow.returncode == 2
     assert workflow.stderr.count("\n") == 1 and "Field required" in workflow.stderr
+
+
+def test_until_fires_the_timers_due_after_the_last_event(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(raw("complaint.received", complaint_id="C-1") + b"\n")
+    # Given a complaint received at Monday 09:00 (MONDAY_9) with nobody answering
+    quiet = run("replay", path, "--summary")
+    # When the replay runs on to 09:30, past the first-response deadline
+    later = run("replay", path, "--summary", "--until", "2025-07-14T09:30:00+08:00")
+    # Then the warning and the breach (which escalates) fired only in the second run
+    assert "(0 timers fired)" in quiet.stdout
+    assert "(2 timers fired)" in later.stdout, later.stdout

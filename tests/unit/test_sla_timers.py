@@ -232,11 +232,47 @@ def test_unsatisfied_low_score_revisit_reopens_as_repeat_with_48h_follow_up(
         {"reached": True, "satisfied": False, "csat": 1},
     )
     assert story.state == "responded"
-    assert types(outcome.entries) == ["customer.revisited", "complaint.graded"]
+    assert types(outcome.entries) == [
+        "customer.revisited",
+        "complaint.graded",
+        "complaint.escalated",
+    ]
     # sizing/web/regular is P4; the repeat bonus lifts it to P3
     assert outcome.entries[1].payload["priority"] == "P3"
+    # the call-back is the supervisor's, and the ladder does not climb on time for it
+    assert outcome.entries[2].payload == {"level": "supervisor", "cause": "other"}
     assert story.complaint is not None and story.complaint.reopen_count == 1
+    assert story.complaint.next_escalation_at is None
     assert timer(story, "revisit.low_score.breach") == T + timedelta(hours=51)
+
+
+def low_scored(workflow: Workflow) -> Story:
+    """Given a resolved P4 complaint whose customer scored 1 and was unsatisfied at 12:00."""
+    story = responded(workflow)
+    story.apply("complaint.resolved", T + timedelta(hours=1))
+    story.apply(
+        "customer.revisited",
+        T + timedelta(hours=3),
+        {"reached": True, "satisfied": False, "csat": 1},
+    )
+    return story
+
+
+def test_supervisor_call_back_meets_the_low_score_follow_up(workflow: Workflow) -> None:
+    story = low_scored(workflow)
+    story.apply("agent.responded", T + timedelta(hours=20), {"agent_id": "sup-1", "message": "hi"})
+    assert story.complaint is not None
+    assert not any(t.key.startswith("revisit.low_score") for t in story.complaint.timers)
+
+
+def test_missed_low_score_call_back_breaches_and_climbs_to_the_manager(
+    workflow: Workflow,
+) -> None:
+    story = low_scored(workflow)
+    breach = story.fire("revisit.low_score.breach")
+    assert types(breach.entries) == ["sla.breached", "complaint.escalated"]
+    assert breach.entries[0].payload["deadline"] == "revisit"
+    assert breach.entries[1].payload == {"level": "manager", "cause": "overdue"}
 
 
 def test_quiet_period_archives_a_revisited_complaint(workflow: Workflow) -> None:

@@ -1,0 +1,108 @@
+"""`complaintflow serve`: the read-only HTTP service for ops (engine/http_api.py)."""
+
+import ipaddress
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from complaintflow.engine.cli_app import (
+    DatabaseOption,
+    GroupOption,
+    PrefixOption,
+    app,
+    console,
+    settings_from,
+)
+from complaintflow.engine.errors import ComplaintflowError
+from complaintflow.engine.http_api import ReportBuilder, create_app
+from complaintflow.engine.kpi import report_request
+from complaintflow.engine.workflow import Workflow, load_workflow
+from complaintflow.state_store.kpi_queries import compute_report
+
+
+def kpi_report(workflow: Workflow) -> ReportBuilder:
+    """GET /report: the KPI report of `complaintflow report --format json`, targets from the
+    workflow the workers run."""
+
+    def build(engine: Engine, since: datetime | None, until: datetime | None) -> dict[str, Any]:
+        return compute_report(engine, report_request(workflow, since, until)).model_dump(
+            mode="json"
+        )
+
+    return build
+
+
+class UnsafeBind(ComplaintflowError):
+    """Serving beyond this machine without a token."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (env COMPLAINTFLOW_SERVE_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (env COMPLAINTFLOW_SERVE_PORT; default 8080).")
+    ] = None,
+    database_url: DatabaseOption = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Bearer token every request must carry (prefer the env variable, which other "
+            "users cannot see) (env COMPLAINTFLOW_SERVE_TOKEN)."
+        ),
+    ] = None,
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option(
+            help="Kafka bootstrap servers, for consumer lag (env COMPLAINTFLOW_BOOTSTRAP_SERVERS); "
+            "unset: no lag figures."
+        ),
+    ] = None,
+    topic_prefix: PrefixOption = None,
+    group_id: GroupOption = None,
+) -> None:
+    """Read-only HTTP service: complaint timelines, the KPI report, health and metrics.
+
+    Without a token it binds to loopback only; consumer lag is shown when a broker is set.
+    """
+    settings = settings_from(
+        serve_host=host,
+        serve_port=port,
+        database_url=database_url,
+        serve_token=token,
+        bootstrap_servers=bootstrap_servers,
+        topic_prefix=topic_prefix,
+        group_id=group_id,
+    )
+    if settings.serve_token is None and not is_loopback(settings.serve_host):
+        raise UnsafeBind(
+            f"refusing to serve on {settings.serve_host} without a token: set "
+            "COMPLAINTFLOW_SERVE_TOKEN (or --token), or bind to 127.0.0.1"
+        )
+    service = create_app(settings, report=kpi_report(load_workflow(settings.workflow)))
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    console.print(
+        f"serving {database} on http://{settings.serve_host}:{settings.serve_port}",
+        highlight=False,
+    )
+    uvicorn.run(
+        service,
+        host=settings.serve_host,
+        port=settings.serve_port,
+        log_level="warning",
+        server_header=False,
+    )

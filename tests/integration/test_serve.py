@@ -1,0 +1,294 @@
+"""`complaintflow serve` as a real process on a free port, against a SQLite store whose
+contents the test knows: the engine processed two batches there, as a worker would."""
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from builders import MONDAY_9, RECEIVED, raw
+from kafka_helpers import wait_for
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+
+from complaintflow.consumers.kafka_loop import partitioner
+from complaintflow.engine.batch import InboundMessage
+from complaintflow.engine.clock import FixedClock
+from complaintflow.engine.embedded_broker import free_port
+from complaintflow.engine.events import timer_fired
+from complaintflow.engine.processing import BatchProcessor
+from complaintflow.engine.topics import Topics
+from complaintflow.engine.worker_metrics import MeasuredProcessor, WorkerMetrics
+from complaintflow.engine.workflow import Workflow
+from complaintflow.state_store.database import open_engine
+from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
+from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
+from complaintflow.state_store.schema import upgrade
+from complaintflow.state_store.unit_of_work import SqlAlchemyStore, outbox_t, timers_t
+
+TOKEN = "ops-token-0123456789abcdef"
+SERVED_AT = MONDAY_9 + timedelta(minutes=10)  # the service's clock starts here
+VIP_SOCIAL = {**RECEIVED, "channel": "social", "customer_tier": "vip", "amount": "2500.00"}
+
+
+@dataclass(frozen=True)
+class Store:
+    url: str
+    outbox_unsent: int
+    due_timers: int
+
+
+def message(offset: int, key: str | None, value: bytes) -> InboundMessage:
+    return InboundMessage(
+        topic="complaints.inbound",
+        partition=0,
+        offset=offset,
+        key=None if key is None else key.encode(),
+        value=value,
+    )
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, workflow: Workflow) -> Store:
+    """C-1 (P1) received, the same order again on the app as C-1b (merged), its first
+    response warned and breached (escalated); C-2 received and answered; C-3 (P1) received
+    with its warning and breach timers left due; one undecodable message; worker-a's
+    figures saved; three outbox rows published."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('serve') / 'complaintflow.db'}"
+    engine = open_engine(url)
+    upgrade(engine)
+    clock = FixedClock(MONDAY_9)
+    metrics = WorkerMetrics()
+    processor = MeasuredProcessor(
+        BatchProcessor(SqlAlchemyStore(engine, clock), workflow, clock, Topics(), partitioner(4)),
+        metrics,
+    )
+    minute = timedelta(minutes=1)
+    c2 = {**RECEIVED, "customer_id": "U2", "order_id": "O2", "category": "logistics"}
+    c3 = {**VIP_SOCIAL, "customer_id": "U3", "order_id": "O3"}
+    processor.process(
+        [
+            message(0, "C-1", raw("complaint.received", complaint_id="C-1", payload=VIP_SOCIAL)),
+            message(
+                1, "C-1b", raw("complaint.received", complaint_id="C-1b", at=MONDAY_9 + minute)
+            ),
+            message(
+                2,
+                "C-2",
+                raw("complaint.received", complaint_id="C-2", at=MONDAY_9 + minute, payload=c2),
+            ),
+            message(3, "C-2", raw("agent.responded", complaint_id="C-2", at=MONDAY_9 + 2 * minute)),
+            message(4, "C-3", raw("complaint.received", complaint_id="C-3", payload=c3)),
+            message(5, None, b"{oops"),
+        ]
+    )
+    clock.advance(SERVED_AT - MONDAY_9)
+    with engine.connect() as c:
+        c1_timers = c.execute(
+            select(timers_t.c.key, timers_t.c.due_at)
+            .where(timers_t.c.complaint_id == "C-1", timers_t.c.key.like("first_response.%"))
+            .order_by(timers_t.c.due_at)
+        ).all()
+    processor.process(
+        [
+            message(6 + i, "C-1", timer_fired("C-1", key, due).model_dump_json().encode())
+            for i, (key, due) in enumerate(c1_timers)
+        ]
+    )
+    SqlAlchemyWorkerMetrics(engine).save("worker-a", metrics.samples(), clock.now())
+    outbox = SqlAlchemyOutbox(engine)
+    outbox.mark_sent([row[0] for row in outbox.unsent([0, 1, 2, 3], limit=3)], clock.now())
+    with engine.connect() as c:
+        unsent = c.scalar(select(func.count()).where(outbox_t.c.sent_at.is_(None)))
+        due = c.scalar(select(func.count()).where(timers_t.c.due_at <= SERVED_AT))
+    engine.dispose()
+    return Store(url=url, outbox_unsent=unsent or 0, due_timers=due or 0)
+
+
+def complaintflow(*args: str) -> list[str]:
+    return [shutil.which("complaintflow") or "complaintflow", *args]
+
+
+def serve_env(url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTFLOW_")}
+    return {
+        **env,
+        "COMPLAINTFLOW_DATABASE_URL": url,
+        "COMPLAINTFLOW_CLOCK_START": SERVED_AT.isoformat(),
+        **extra,
+    }
+
+
+def get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def get_json(url: str, token: str | None = None) -> tuple[int, Any]:
+    status, body = get(url, token)
+    return status, json.loads(body)
+
+
+@contextmanager
+def serving(url: str, ready: int = 200, **extra_env: str) -> Iterator[str]:
+    """`complaintflow serve` on a free loopback port, once /healthz answers `ready`."""
+    port = free_port()
+    env = serve_env(url, COMPLAINTFLOW_SERVE_PORT=str(port), **extra_env)
+    process = subprocess.Popen(
+        complaintflow("serve"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            _, err = process.communicate()
+            raise AssertionError(f"serve exited with {process.returncode}: {err.decode()}")
+        try:
+            return get(f"{base}/healthz")[0] == ready
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    try:
+        wait_for(answers, timeout=30, what=f"{ready} from complaintflow serve /healthz")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def service(store: Store) -> Iterator[str]:
+    with serving(store.url) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def guarded_service(store: Store) -> Iterator[str]:
+    with serving(store.url, COMPLAINTFLOW_SERVE_TOKEN=TOKEN) as base:
+        yield base
+
+
+def test_a_complaint_with_its_timeline(service: str) -> None:
+    status, body = get_json(f"{service}/complaints/C-1")
+    assert status == 200
+    assert {k: v for k, v in body.items() if k != "timeline"} == {
+        "complaint_id": "C-1",
+        "state": "graded",
+        "version": 6,
+        "priority": "P1",
+        "department": "finance",
+        "escalation_level": "supervisor",
+        "category": "refund",
+        "channels": ["social", "app"],
+    }
+    timeline = body["timeline"]
+    assert [(e["version"], e["type"]) for e in timeline] == [
+        (1, "complaint.received"),
+        (2, "complaint.graded"),
+        (3, "complaint.merged"),
+        (4, "sla.warning"),
+        (5, "sla.breached"),
+        (6, "complaint.escalated"),
+    ]
+    assert {e["state"] for e in timeline[1:]} == {"graded"}
+    assert timeline[0]["payload"]["channel"] == "social"
+    assert timeline[4]["payload"]["deadline"] == "first_response"
+    assert timeline[0]["occurred_at"].startswith("2025-07-14T01:00:00")
+
+
+def test_a_merged_id_shows_the_complaint_it_joined(service: str) -> None:
+    status, body = get_json(f"{service}/complaints/C-1b")
+    assert (status, body["complaint_id"], len(body["timeline"])) == (200, "C-1", 6)
+
+
+def test_an_unknown_complaint_is_a_json_404(service: str) -> None:
+    assert get_json(f"{service}/complaints/C-404") == (404, {"error": "complaint C-404 not found"})
+
+
+def test_the_report_counts_complaints_received_in_the_period(service: str) -> None:
+    # C-1 and C-3 at 9:00, C-2 at 9:01 (C-1b was merged, so it is no complaint of its own)
+    since, until = "2025-07-14T09:00:00%2B08:00", "2025-07-14T09:01:00%2B08:00"
+    status, body = get_json(f"{service}/report?since={since}&until={until}")
+    assert status == 200
+    assert body["volume"]["total"] == 2
+    assert body["period"] == {
+        "since": "2025-07-14T09:00:00+08:00",
+        "until": "2025-07-14T09:01:00+08:00",
+    }
+    assert get_json(f"{service}/report")[1]["volume"]["total"] == 3
+    assert get_json(f"{service}/report?since=2025-07-14T09:00:00")[0] == 422
+
+
+def test_metrics_show_the_store_and_the_workers_figures(service: str, store: Store) -> None:
+    status, body = get(f"{service}/metrics")
+    assert status == 200
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+    }
+    worker = (("worker", "worker-a"),)
+    # from the store: 7 inbound events applied (4 received, one of them merged, 1 answer,
+    # 2 firings), breaches by deadline, backlog, and timers due by the service's clock
+    assert samples[("complaintflow_events_applied_total", ())] == 7
+    assert samples[("complaintflow_sla_breaches_total", (("deadline", "first_response"),))] == 1
+    assert samples[("complaintflow_outbox_backlog", ())] == store.outbox_unsent > 0
+    assert samples[("complaintflow_timers_due", ())] == store.due_timers == 2
+    assert samples[("complaintflow_complaints", (("state", "graded"),))] == 2
+    assert samples[("complaintflow_complaints", (("state", "responded"),))] == 1
+    # from worker-a's saved figures: two batches, the undecodable message by its class
+    assert samples[("complaintflow_worker_events_applied_total", worker)] == 7
+    assert samples[("complaintflow_events_refused_total", (("reason", "not_json"), *worker))] == 1
+    assert samples[("complaintflow_batch_duration_seconds_count", worker)] == 2
+    assert samples[("complaintflow_batch_duration_seconds_bucket", (("le", "+Inf"), *worker))] == 2
+    assert samples[("complaintflow_batch_duration_seconds_sum", worker)] > 0
+    assert not any(name.startswith("complaintflow_consumer_lag") for name, _ in samples)
+
+
+def test_with_a_token_every_route_but_healthz_wants_it(guarded_service: str) -> None:
+    for path in ("/complaints/C-1", "/report", "/metrics"):
+        assert get(f"{guarded_service}{path}")[0] == 401
+        assert get(f"{guarded_service}{path}", token=TOKEN[:-1] + "x")[0] == 401
+        assert get(f"{guarded_service}{path}", token=TOKEN)[0] == 200
+    assert get_json(f"{guarded_service}/complaints/C-1")[1] == {
+        "error": "missing or wrong bearer token"
+    }
+    assert get_json(f"{guarded_service}/healthz") == (200, {"status": "ok"})
+
+
+def test_without_a_token_it_will_not_bind_beyond_loopback(store: Store) -> None:
+    result = subprocess.run(
+        complaintflow("serve", "--host", "0.0.0.0", "--port", str(free_port())),
+        env=serve_env(store.url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "complaintflow: refusing to serve on 0.0.0.0 without a token: set "
+        "COMPLAINTFLOW_SERVE_TOKEN (or --token), or bind to 127.0.0.1"
+    ]
+
+
+def test_healthz_is_503_with_the_reason_when_the_database_is_behind(tmp_path: Path) -> None:
+    with serving(f"sqlite:///{tmp_path / 'empty.db'}", ready=503) as base:
+        assert get_json(f"{base}/healthz")[1] == {
+            "status": "unavailable",
+            "reason": "database is empty, code needs 0003: run `complaintflow db upgrade` "
+            "(with the same --database-url)",
+        }
