@@ -123,6 +123,7 @@ def _still_clock_env() -> dict[str, str]:
         **os.environ,
         "COMPLAINTFLOW_CLOCK_START": DAY_START.isoformat(),
         "COMPLAINTFLOW_CLOCK_SPEED": "0.000001",
+        "COMPLAINTFLOW_LOG_LEVEL": "WARNING",
     }
 
 
