@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from complaintflow.consumers.consumer_lag import ConsumerLag
 from complaintflow.engine.clock import Clock
-from complaintflow.engine.errors import describe_errors
+from complaintflow.engine.errors import StoreUnavailable, describe_errors
 from complaintflow.engine.events import COMPLAINT_ID_PATTERN
 from complaintflow.engine.http_metrics import StoreCollector
 from complaintflow.engine.settings import Settings
@@ -180,3 +180,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SQLAlchemyError)
     async def store_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
         return JSONResponse({"error": f"database unavailable: {type(exc).__name__}"}, 503)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        return JSONResponse({"error": " ".join(str(exc).split())}, 503)

@@ -5,6 +5,7 @@ from io import StringIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from complaintflow.engine import report_rows as rows
 from complaintflow.engine.kpi import KpiReport
@@ -14,8 +15,8 @@ def _table(title: str, header: list[str], body: rows.Rows) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", min_width=len(title))
     for index, column in enumerate(header):
         table.add_column(column, justify="left" if index == 0 else "right")
-    for row in body:
-        table.add_row(*row)
+    for row in body:  # Text, not markup: agent ids and labels are free text from upstream
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from complaintflow.engine.errors import StoreUnavailable
+from complaintflow.state_store.database import READ_ONLY
 
 UPGRADE_HINT = "run `complaintflow db upgrade` (with the same --database-url)"
 
@@ -44,7 +45,9 @@ def head(engine: Engine) -> str:
 
 def current(engine: Engine) -> str | None:
     try:
-        with engine.connect() as connection:
+        # read-only: on SQLite a plain connection would start BEGIN IMMEDIATE and wait
+        # behind (or block) a worker's batch just to read the revision
+        with engine.connect().execution_options(**READ_ONLY) as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
         raise StoreUnavailable(f"database unreachable: {exc.orig}") from None

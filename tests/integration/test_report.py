@@ -3,13 +3,14 @@ PostgreSQL: every figure against a hand-computed value, in JSON, text and HTML."
 
 import json
 import re
+import sqlite3
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import pytest
 from integration.conftest import run_cli
-from kpi_store import known_complaints, store_complaints
+from kpi_store import at, known_complaints, received, responded, store_complaints
 
 from complaintflow.engine.cli_report import build_report
 from complaintflow.engine.kpi import KpiReport
@@ -335,3 +336,29 @@ def test_a_database_behind_the_schema_is_refused(tmp_path: Path) -> None:
     done = run_cli("report", "--database-url", f"sqlite:///{empty}")
     assert done.returncode == 2
     assert "database is empty" in done.stderr and "complaintflow db upgrade" in done.stderr
+
+
+def test_agent_ids_are_shown_as_written_not_as_markup(sqlite_url: str, workflow: Workflow) -> None:
+    # Given agents whose free-text ids look like rich markup
+    hostile = received("C-x", "refund", "web", at(14, 9))
+    hostile.then("agent.responded", at(14, 9, 1), responded("bob[/i]"), "responded")
+    hostile.then("agent.responded", at(14, 9, 2), responded("[bold]eve"), "responded")
+    store_complaints(sqlite_url, [hostile])
+    # When the text report is rendered, Then it neither fails nor swallows them
+    text = render_text(report_of(sqlite_url, workflow, None, None))
+    assert "bob[/i]" in text and "[bold]eve" in text
+
+
+def test_the_report_reads_while_a_worker_holds_the_write_lock(sqlite_url: str) -> None:
+    # Given a worker's batch holding SQLite's write lock (BEGIN IMMEDIATE)
+    store_complaints(sqlite_url, known_complaints())
+    writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        # When ops ask for the report, Then it answers from a snapshot without waiting
+        done = run_cli("report", "--database-url", sqlite_url, "--format", "json", timeout=20)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["volume"]["total"] == 7

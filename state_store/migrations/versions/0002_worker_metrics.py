@@ -1,7 +1,7 @@
 """Worker metrics (figures only a worker knows, for `complaintflow serve`) and trend alerts
 (one row per alert and period: the unique key that makes an alert go out once).
 
-Revision ID: 0003
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25 09:00:00.000000
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 import complaintflow.state_store.models
 
-revision = "0003"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
