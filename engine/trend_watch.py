@@ -11,7 +11,13 @@ from typing import Protocol
 from complaintflow.engine.clock import Clock
 from complaintflow.engine.settings import Settings
 from complaintflow.engine.topics import Topics
-from complaintflow.engine.trends import TrendAlert, TrendFigures, TrendThresholds, trend_alerts
+from complaintflow.engine.trends import (
+    TrendAlert,
+    TrendFigures,
+    TrendThresholds,
+    period_start,
+    trend_alerts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +64,9 @@ class TrendWatch:
         raised in this period)."""
         now = self.clock.now()
         t = self.thresholds
-        figures = self.store.figures(now, t.window, t.baseline_windows)
+        # the last complete epoch-aligned window: every worker, whenever in the period it
+        # looks, counts the same complaints, and a burst is judged in one window only
+        figures = self.store.figures(period_start(now, t.window), t.window, t.baseline_windows)
         raised = self.store.record(
             trend_alerts(figures, t), self.topics.alerts, self.partition_of, now
         )

@@ -5,7 +5,7 @@ import json
 from datetime import datetime, timedelta
 
 from builders import MONDAY_9, RECEIVED, raw
-from kafka_helpers import publish, read_topic, running_worker, values
+from kafka_helpers import publish, read_topic, running_worker, values, wait_for
 from sqlalchemy import select
 
 from complaintflow.consumers.kafka_loop import partitioner
@@ -18,6 +18,7 @@ from complaintflow.engine.trend_watch import HANDLED_STATES, TrendWatch, thresho
 from complaintflow.engine.workflow import Workflow
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
+from complaintflow.state_store.summary import summarize
 from complaintflow.state_store.trend_store import SqlAlchemyTrends
 from complaintflow.state_store.unit_of_work import SqlAlchemyStore, outbox_t
 
@@ -65,8 +66,17 @@ def test_a_volume_spike_reaches_complaints_alerts(
     # Given complaints whose refunds spike in the hour before noon
     published = refunds_spike_before_noon()
     publish(broker, topics.inbound, published)
-    # When a worker whose clock stands at noon runs its trend job
-    with running_worker(trend_settings(sqlite_url, topics), broker, FixedClock(NOON)) as worker:
+    settings = trend_settings(sqlite_url, topics)
+    with running_worker(
+        settings.model_copy(update={"trend_check_every": timedelta(hours=1)}), broker
+    ):
+        wait_for(
+            lambda: summarize(open_engine(sqlite_url)).processed == len(published),
+            60,
+            "the complaints to be taken in (no trend check runs meanwhile)",
+        )
+    # When a worker whose clock stands at noon runs its trend job on them
+    with running_worker(settings, broker, FixedClock(NOON)) as worker:
         alerts = read_topic(
             broker,
             topics.alerts,
@@ -78,10 +88,10 @@ def test_a_volume_spike_reaches_complaints_alerts(
     assert spike.key == b"trend:refund"
     assert message["type"] == "trend.volume_spike"
     assert message["subject"] == "refund"
+    window = message["payload"].pop("window_start"), message["payload"].pop("window_end")
+    assert tuple(map(datetime.fromisoformat, window)) == (NOON - HOUR, NOON)
     assert message["payload"] == {
         "category": "refund",
-        "window_start": (NOON - HOUR).isoformat(),
-        "window_end": NOON.isoformat(),
         "count": 4,
         "baseline_mean": 0.5,  # one refund over the two windows the store's history covers
         "baseline_windows": 2,
