@@ -30,24 +30,24 @@ class ConfigurationError(ComplaintflowError):
 BootstrapOption = Annotated[
     str | None,
     typer.Option(
-        help="Kafka bootstrap servers [env COMPLAINTFLOW_BOOTSTRAP_SERVERS]; unset: embedded."
+        help="Kafka bootstrap servers (env COMPLAINTFLOW_BOOTSTRAP_SERVERS); unset: embedded."
     ),
 ]
 DatabaseOption = Annotated[
-    str | None, typer.Option(help="SQLAlchemy URL [env COMPLAINTFLOW_DATABASE_URL].")
+    str | None, typer.Option(help="SQLAlchemy URL (env COMPLAINTFLOW_DATABASE_URL).")
 ]
 PrefixOption = Annotated[
-    str | None, typer.Option(help="Topic prefix [env COMPLAINTFLOW_TOPIC_PREFIX].")
+    str | None, typer.Option(help="Topic prefix (env COMPLAINTFLOW_TOPIC_PREFIX).")
 ]
 WorkflowOption = Annotated[
-    Path | None, typer.Option(help="Workflow definition file (TOML) [env COMPLAINTFLOW_WORKFLOW].")
+    Path | None, typer.Option(help="Workflow definition file (TOML) (env COMPLAINTFLOW_WORKFLOW).")
 ]
 GroupOption = Annotated[
-    str | None, typer.Option(help="Kafka consumer group [env COMPLAINTFLOW_GROUP_ID].")
+    str | None, typer.Option(help="Kafka consumer group (env COMPLAINTFLOW_GROUP_ID).")
 ]
 ClockSpeedOption = Annotated[
     float | None,
-    typer.Option(help="Clock seconds per wall-clock second [env COMPLAINTFLOW_CLOCK_SPEED]."),
+    typer.Option(help="Clock seconds per wall-clock second (env COMPLAINTFLOW_CLOCK_SPEED)."),
 ]
 
 

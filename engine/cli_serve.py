@@ -13,6 +13,7 @@ from complaintflow.engine.cli_app import (
     DatabaseOption,
     GroupOption,
     PrefixOption,
+    WorkflowOption,
     app,
     console,
     settings_from,
@@ -74,6 +75,7 @@ def serve(
     ] = None,
     topic_prefix: PrefixOption = None,
     group_id: GroupOption = None,
+    workflow: WorkflowOption = None,
 ) -> None:
     """Read-only HTTP service: complaint timelines, the KPI report, health and metrics.
 
@@ -87,6 +89,7 @@ def serve(
         bootstrap_servers=bootstrap_servers,
         topic_prefix=topic_prefix,
         group_id=group_id,
+        workflow=workflow,
     )
     if settings.serve_token is None and not is_loopback(settings.serve_host):
         raise UnsafeBind(

@@ -100,6 +100,9 @@ class Worker:
     clock: Clock | None = None
     sweep_every_s: float = 1.0
     metrics_every_s: float = 5.0
+    # a worker's saved figures age by wall-clock time, whatever its business clock says (a
+    # drill worker dated 2025 and a live one must not prune each other's rows as stale)
+    wall_clock: Clock = field(default_factory=SystemClock)
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     )
@@ -136,7 +139,9 @@ class Worker:
                 partition_of,
             )
             saved = SqlAlchemyWorkerMetrics(engine)
-            save_metrics = partial(save_worker_metrics, saved, self.worker_id, metrics, clock)
+            save_metrics = partial(
+                save_worker_metrics, saved, self.worker_id, metrics, self.wall_clock
+            )
             scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
             jobs = {
                 "timer-sweeper": (sweeper.sweep, self.sweep_every_s),
