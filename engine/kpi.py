@@ -68,6 +68,8 @@ class Bucket(Figures):
 
 class FirstResponse(Figures):
     responded: int
+    unanswered_missed: int
+    """Never answered although the first-response deadline breached: misses of the share."""
     mean_s: Seconds | None
     p50_s: Seconds | None
     p90_s: Seconds | None

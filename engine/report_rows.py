@@ -106,6 +106,7 @@ def first_response(report: KpiReport) -> Rows:
     fr = report.first_response
     return [
         ["responded", str(fr.responded)],
+        ["never answered, deadline breached", str(fr.unanswered_missed)],
         ["mean", duration(fr.mean_s)],
         ["p50", duration(fr.p50_s)],
         ["p90", duration(fr.p90_s)],

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, case, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from complaintflow.engine.kpi import Bucket, Count, ReportRequest
-from complaintflow.engine.vocabulary import Channel
+from complaintflow.engine.vocabulary import Channel, DeadlineName, EventType
 from complaintflow.state_store.kpi_sql import (
     AnyRow,
     count_where,
@@ -23,6 +23,7 @@ from complaintflow.state_store.kpi_sql import (
     ratio,
     seconds_between,
 )
+from complaintflow.state_store.unit_of_work import history_t
 
 
 def _handling_s(c: FromClause) -> ColumnElement[Any]:
@@ -118,13 +119,31 @@ def first_response_figures(connection: Connection, request: ReportRequest) -> An
         .subquery()
     )
     within = count_where(ranked.c.s <= request.first_response_target.total_seconds())
+    # a complaint nobody answered is a miss once its first-response deadline breached; left
+    # out, a period where half the customers heard nothing could still show 100 %
+    first_response_breached = (
+        select(history_t.c.complaint_id)
+        .where(
+            history_t.c.complaint_id == c.c.complaint_id,
+            history_t.c.type == EventType.SLA_BREACHED.value,
+            history_t.c.payload["deadline"].as_string() == DeadlineName.FIRST_RESPONSE.value,
+        )
+        .exists()
+    )
+    unanswered_missed = (
+        select(func.count())
+        .select_from(c)
+        .where(c.c.first_response_at.is_(None), first_response_breached)
+        .scalar_subquery()
+    )
     return connection.execute(
         select(
             func.count().label("responded"),
+            unanswered_missed.label("unanswered_missed"),
             mean(ranked.c.s).label("mean_s"),
             func.max(case((nearest_rank(ranked.c.rn, ranked.c.n, 50), ranked.c.s))).label("p50_s"),
             func.max(case((nearest_rank(ranked.c.rn, ranked.c.n, 90), ranked.c.s))).label("p90_s"),
-            ratio(within, func.count()).label("within_target_share"),
+            ratio(within, func.count() + unanswered_missed).label("within_target_share"),
         )
     ).one()
 

@@ -58,6 +58,7 @@ def _report(connection: Connection, request: ReportRequest) -> KpiReport:
         ),
         first_response=FirstResponse(
             responded=first.responded,
+            unanswered_missed=first.unanswered_missed,
             mean_s=first.mean_s,
             p50_s=first.p50_s,
             p90_s=first.p90_s,

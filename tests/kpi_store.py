@@ -128,6 +128,16 @@ def known_complaints() -> list[Complaint]:
     c4 = (
         received("C4", "logistics", "chat,app", at(14, 12))
         .then("complaint.merged", at(14, 12, 1), {"into": "C4", "channel": "app"}, "graded")
+        .then(
+            "sla.breached",
+            at(14, 12, 3),
+            {
+                "deadline": "first_response",
+                "state": "graded",
+                "due_at": "2025-07-14T12:03:00+08:00",
+            },
+            "graded",
+        )
         .then("complaint.escalated", at(14, 12, 3), escalated("supervisor", "overdue"), "graded")
     )
     c4.overdue = True
