@@ -57,11 +57,15 @@ def partitioner(partitions: int) -> Callable[[str], int]:
 
 
 class _LogRebalance(ConsumerRebalanceListener):
+    def __init__(self, on_assigned: Callable[[], None]) -> None:
+        self.on_assigned = on_assigned
+
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         log.info("partitions revoked: %s", sorted(tp.partition for tp in revoked))
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned: %s", sorted(tp.partition for tp in assigned))
+        self.on_assigned()
 
 
 @dataclass
@@ -72,9 +76,11 @@ class InboundLoop:
     relay: OutboxRelay
     max_records: int = 1000
     stop: threading.Event = field(default_factory=threading.Event)
+    on_assigned: Callable[[], None] = lambda: None
+    """Called after each partition assignment (the first one: the worker is consuming)."""
 
     def run(self) -> None:
-        self.consumer.subscribe([self.topic], listener=_LogRebalance())
+        self.consumer.subscribe([self.topic], listener=_LogRebalance(self.on_assigned))
         try:
             while not self.stop.is_set():
                 self.step()

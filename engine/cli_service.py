@@ -44,7 +44,7 @@ from complaintflow.engine.embedded_broker import (
     start_tansu,
     wait_until_ready,
 )
-from complaintflow.engine.errors import ComplaintflowError
+from complaintflow.engine.errors import BrokerUnavailable, ComplaintflowError
 from complaintflow.engine.outcome import Refusal
 from complaintflow.engine.settings import Settings
 from complaintflow.engine.topics import Topics
@@ -75,11 +75,12 @@ def broker_for(settings: Settings) -> Iterator[str]:
 
 def configure_logging(level: str) -> None:
     """One line per record on stderr, for whatever collects a service's output; the Kafka
-    client's connection chatter and the scheduler's every run only from warnings up."""
+    client's connection chatter, the scheduler's every run and the migration check only from
+    warnings up."""
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    for chatty in ("kafka", "apscheduler"):
+    for chatty in ("kafka", "apscheduler", "alembic"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
@@ -142,6 +143,15 @@ def broker(
         process.wait(timeout=10)
 
 
+def _wait_until_consuming(worker: Worker, thread: "_WorkerThread", timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not worker.consuming.wait(0.1):
+        if thread.error is not None:
+            raise thread.error
+        if time.monotonic() > deadline:
+            raise BrokerUnavailable(f"the worker joined no consumer group within {timeout_s:.0f} s")
+
+
 class _WorkerThread(threading.Thread):
     def __init__(self, worker: Worker) -> None:
         super().__init__(name="complaintflow-worker", daemon=True)
@@ -175,12 +185,16 @@ def demo(
     engine = open_engine(settings.database_url)
     upgrade(engine)
     clock = ScaledClock(settings.clock_speed)
-    lines = sample_day(complaints=complaints, start=clock.now().astimezone(SHANGHAI))
-    inputs = _inputs(lines)
     stop = stop_on_signals()
     with broker_for(settings) as bootstrap:
-        thread = _WorkerThread(Worker(settings, bootstrap, stop, clock=clock))
+        worker = Worker(settings, bootstrap, stop, clock=clock)
+        thread = _WorkerThread(worker)
         thread.start()
+        _wait_until_consuming(worker, thread)
+        # the day starts once the worker consumes: joining the group takes seconds, hours on
+        # this clock, and events published before would all be decided late in one batch
+        lines = sample_day(complaints=complaints, start=clock.now().astimezone(SHANGHAI))
+        inputs = _inputs(lines)
         with _progress() as progress:
             publishing = progress.add_task("publishing the day as it happens", total=len(lines))
             processing = progress.add_task("engine processing", total=len(set(inputs)))

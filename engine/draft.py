@@ -50,11 +50,13 @@ class Draft:
         )
 
     def record_fact(self, type: EventType, payload: BaseModel) -> None:
-        """An engine fact; its id is derived from the causing event, so replays repeat it."""
+        """An engine fact; its id is derived from the causing event, so replays repeat it.
+        It happened when its cause did (a timer's cause happens at its due time), not when a
+        worker got round to deciding it: a backlog must not move facts after later events."""
         self._append(
             event_id=uuid5(_FACT_NAMESPACE, f"{self.cause.event_id}:{len(self._entries)}"),
             type=type,
-            occurred_at=self.now,
+            occurred_at=self.cause.occurred_at,
             source=ENGINE_SOURCE,
             payload=payload.model_dump(mode="json"),
         )

@@ -103,6 +103,8 @@ class Worker:
     # a worker's saved figures age by wall-clock time, whatever its business clock says (a
     # drill worker dated 2025 and a live one must not prune each other's rows as stale)
     wall_clock: Clock = field(default_factory=SystemClock)
+    consuming: threading.Event = field(default_factory=threading.Event)
+    """Set once the group has assigned this worker its partitions."""
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     )
@@ -128,6 +130,7 @@ class Worker:
                 relay=OutboxRelay(SqlAlchemyOutbox(engine), publisher, clock),
                 max_records=settings.batch_size,
                 stop=self.stop,
+                on_assigned=self.consuming.set,
             )
             sweeper_publisher = KafkaPublisher(self.bootstrap)
             sweeper = TimerSweeper(SqlAlchemyTimers(engine), sweeper_publisher, clock, topics)
