@@ -1,11 +1,11 @@
 """`complaintflow serve`: the read-only HTTP service for ops (engine/http_api.py)."""
 
 import ipaddress
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+from fastapi import HTTPException
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
@@ -18,21 +18,21 @@ from complaintflow.engine.cli_app import (
     console,
     settings_from,
 )
+from complaintflow.engine.cli_report import ReportInputError, build_report
 from complaintflow.engine.errors import ComplaintflowError
 from complaintflow.engine.http_api import ReportBuilder, create_app
-from complaintflow.engine.kpi import report_request
 from complaintflow.engine.workflow import Workflow, load_workflow
-from complaintflow.state_store.kpi_queries import compute_report
 
 
 def kpi_report(workflow: Workflow) -> ReportBuilder:
-    """GET /report: the KPI report of `complaintflow report --format json`, targets from the
-    workflow the workers run."""
+    """GET /report: the KPI report of `complaintflow report --format json`, its bounds read
+    the same way (a date is the business day's midnight), targets from the workflow."""
 
-    def build(engine: Engine, since: datetime | None, until: datetime | None) -> dict[str, Any]:
-        return compute_report(engine, report_request(workflow, since, until)).model_dump(
-            mode="json"
-        )
+    def build(engine: Engine, since: str | None, until: str | None) -> dict[str, Any]:
+        try:
+            return build_report(engine, workflow, since, until).model_dump(mode="json")
+        except ReportInputError as exc:
+            raise HTTPException(422, str(exc)) from None
 
     return build
 
