@@ -53,7 +53,7 @@ from complaintflow.engine.workflow import load_workflow
 from complaintflow.producers.publisher import ComplaintPublisher
 from complaintflow.producers.sample_day import SHANGHAI, sample_day
 from complaintflow.state_store.database import READ_ONLY, open_engine
-from complaintflow.state_store.schema import upgrade
+from complaintflow.state_store.schema import require_head, upgrade
 from complaintflow.state_store.summary import StoreSummary, summarize
 from complaintflow.state_store.unit_of_work import SqlAlchemyUnitOfWork, inbox_t
 
@@ -111,6 +111,11 @@ def run(
     )
     stop = stop_on_signals()
     configure_logging(settings.log_level)
+    # a bad workflow file, database URL or schema is said before any broker starts
+    load_workflow(settings.workflow)
+    store = open_engine(settings.database_url)
+    require_head(store)
+    store.dispose()
     with broker_for(settings) as bootstrap:
         console.print(f"worker on {bootstrap}, database {settings.database_url}", highlight=False)
         Worker(settings, bootstrap, stop).run()
