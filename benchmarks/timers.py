@@ -13,7 +13,6 @@ second, and the database size. It prints figures; nothing here is a test.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ from complaintflow.state_store.schema import upgrade
 from complaintflow.state_store.unit_of_work import SqlAlchemyStore, history_t, outbox_t, timers_t
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+from kafka_helpers import WorkerProcess
 from support.postgres_server import fresh_database, postgres_server
 
 PARTITIONS = 6
@@ -45,8 +45,7 @@ PARTITIONS = 6
 DUE_CLOCK = DAY_START + timedelta(minutes=9)
 
 
-def received(n: int) -> bytes:
-    cid = f"B-{n:07d}"
+def received(cid: str, n: int) -> bytes:
     return json.dumps(
         {
             "event_id": str(uuid5(NAMESPACE_URL, cid)),
@@ -81,8 +80,8 @@ def seed(engine: Engine, topics: Topics, complaints: int) -> float:
     for first in range(0, complaints, 5000):
         batch = []
         for n in range(first, min(first + 5000, complaints)):
-            value = received(n)
             cid = f"B-{n:07d}"
+            value = received(cid, n)
             batch.append(
                 InboundMessage(
                     topic=topics.inbound,
@@ -114,26 +113,16 @@ def database_bytes(engine: Engine) -> int:
 
 @contextmanager
 def workers(count: int, bootstrap: str, url: str, topics: Topics) -> Iterator[None]:
-    env = {
-        **os.environ,
-        "COMPLAINTFLOW_CLOCK_START": DUE_CLOCK.isoformat(),
-        "COMPLAINTFLOW_CLOCK_SPEED": "0.000001",
-        "COMPLAINTFLOW_LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, "-m", "complaintflow.engine", "run"]
-    options = ["--bootstrap-servers", bootstrap, "--database-url", url]
-    options += ["--topic-prefix", topics.prefix, "--group-id", f"{topics.prefix}-bench"]
+    """`count` worker processes (the tests' WorkerProcess), clocks standing at DUE_CLOCK."""
     processes = [
-        subprocess.Popen([*command, *options], env=env, stdout=subprocess.DEVNULL)
+        WorkerProcess(bootstrap, topics, url, DUE_CLOCK.isoformat(), batch_size=1000)
         for _ in range(count)
     ]
     try:
         yield
     finally:
-        for p in processes:
-            p.terminate()
-        for p in processes:
-            p.wait(timeout=60)
+        for process in processes:
+            process.stop()
 
 
 def run(label: str, url: str, count: int, complaints: int, bootstrap: str) -> None:
