@@ -25,6 +25,7 @@ from complaintflow.engine.batch import BatchChanges
 from complaintflow.engine.clock import Clock
 from complaintflow.engine.complaint import Complaint
 from complaintflow.engine.errors import ConcurrencyConflict, StoreUnavailable
+from complaintflow.state_store.bulk import BulkStatement
 from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.models import (
     AliasRow,
@@ -47,6 +48,36 @@ outbox_t = cast(Table, OutboxRow.__table__)
 timers_t = cast(Table, TimerRow.__table__)
 aliases_t = cast(Table, AliasRow.__table__)
 open_orders_t = cast(Table, OpenOrderRow.__table__)
+
+_insert_complaints = BulkStatement(insert(complaints_t))
+_insert_inbox = BulkStatement(insert(inbox_t))
+_insert_history = BulkStatement(insert(history_t))
+_insert_outbox = BulkStatement(
+    insert(outbox_t).values({c.name: bindparam(c.name) for c in outbox_t.c if c.name != "id"})
+)
+_insert_timers = BulkStatement(insert(timers_t))
+_insert_aliases = BulkStatement(insert(aliases_t))
+_insert_open_orders = BulkStatement(insert(open_orders_t))
+_update_complaint = BulkStatement(
+    update(complaints_t)
+    .where(
+        complaints_t.c.complaint_id == bindparam("expected_id"),
+        complaints_t.c.version == bindparam("expected_version"),
+    )
+    .values({c.name: bindparam(c.name) for c in complaints_t.c})
+)
+_delete_fired_timers = BulkStatement(
+    delete(timers_t).where(
+        timers_t.c.complaint_id == bindparam("fired_id"),
+        timers_t.c.key == bindparam("fired_key"),
+        timers_t.c.due_at == bindparam("fired_due", type_=timers_t.c.due_at.type),
+    )
+)
+_delete_timers = BulkStatement(
+    delete(timers_t).where(
+        timers_t.c.complaint_id == bindparam("t_id"), timers_t.c.key == bindparam("t_key")
+    )
+)
 
 
 def chunks(items: Collection[T], size: int = _CHUNK) -> Iterator[list[T]]:
@@ -143,14 +174,14 @@ class SqlAlchemyUnitOfWork:
 
     def _write(self, changes: BatchChanges) -> None:
         now = self.clock.now()
-        run = self.connection.execute
+        connection = self.connection
         new = [
             complaint_columns(c, now)
             for cid, c in changes.complaints.items()
             if changes.loaded_versions[cid] is None
         ]
         if new:
-            run(insert(complaints_t), new)
+            _insert_complaints.execute(connection, new)
         updates = [  # in id order, so two batches lock shared complaints in the same order
             {**complaint_columns(c, now), "expected_id": cid, "expected_version": expected}
             for cid, c in sorted(changes.complaints.items())
@@ -159,8 +190,8 @@ class SqlAlchemyUnitOfWork:
         if updates:
             self._update_complaints(updates)
         if changes.inbox:
-            run(
-                insert(inbox_t),
+            _insert_inbox.execute(
+                connection,
                 [
                     {
                         "message_key": e.key,
@@ -172,8 +203,8 @@ class SqlAlchemyUnitOfWork:
                 ],
             )
         if changes.history:
-            run(
-                insert(history_t),
+            _insert_history.execute(
+                connection,
                 [
                     {
                         "complaint_id": e.complaint_id,
@@ -190,8 +221,8 @@ class SqlAlchemyUnitOfWork:
                 ],
             )
         if changes.outbox:
-            run(
-                insert(outbox_t),
+            _insert_outbox.execute(
+                connection,
                 [
                     {
                         "partition": m.partition,
@@ -206,28 +237,18 @@ class SqlAlchemyUnitOfWork:
             )
         self._write_timers(changes)
         if changes.aliases:
-            run(
-                insert(aliases_t),
+            _insert_aliases.execute(
+                connection,
                 [{"merged_id": m, "complaint_id": c} for m, c in changes.aliases.items()],
             )
         self._write_open_orders(changes)
 
     def _update_complaints(self, updates: list[dict[str, Any]]) -> None:
         """One executemany; the summed row count tells whether any version had moved on."""
-        statement = (
-            update(complaints_t)
-            .where(
-                complaints_t.c.complaint_id == bindparam("expected_id"),
-                complaints_t.c.version == bindparam("expected_version"),
-            )
-            .values(
-                {name: bindparam(name) for name in updates[0] if not name.startswith("expected_")}
-            )
-        )
         if self.connection.dialect.supports_sane_multi_rowcount:
-            changed = self.connection.execute(statement, updates).rowcount
+            changed = _update_complaint.execute(self.connection, updates)
         else:
-            changed = sum(self.connection.execute(statement, [row]).rowcount for row in updates)
+            changed = sum(_update_complaint.execute(self.connection, [row]) for row in updates)
         if changed != len(updates):
             raise ConcurrencyConflict(
                 f"{len(updates) - changed} of {len(updates)} complaints changed since read"
@@ -235,12 +256,8 @@ class SqlAlchemyUnitOfWork:
 
     def _write_timers(self, changes: BatchChanges) -> None:
         if changes.timers_fired:
-            self.connection.execute(
-                delete(timers_t).where(
-                    timers_t.c.complaint_id == bindparam("fired_id"),
-                    timers_t.c.key == bindparam("fired_key"),
-                    timers_t.c.due_at == bindparam("fired_due", type_=timers_t.c.due_at.type),
-                ),
+            _delete_fired_timers.execute(
+                self.connection,
                 [
                     {"fired_id": cid, "fired_key": key, "fired_due": due}
                     for cid, key, due in changes.timers_fired
@@ -254,16 +271,12 @@ class SqlAlchemyUnitOfWork:
             if changes.loaded_versions.get(cid) is not None
         )
         if touched:
-            self.connection.execute(
-                delete(timers_t).where(
-                    timers_t.c.complaint_id == bindparam("t_id"),
-                    timers_t.c.key == bindparam("t_key"),
-                ),
-                [{"t_id": cid, "t_key": key} for cid, key in touched],
+            _delete_timers.execute(
+                self.connection, [{"t_id": cid, "t_key": key} for cid, key in touched]
             )
         if changes.timers_set:
-            self.connection.execute(
-                insert(timers_t),
+            _insert_timers.execute(
+                self.connection,
                 [
                     {
                         "complaint_id": cid,
@@ -299,8 +312,8 @@ class SqlAlchemyUnitOfWork:
         for (customer, order), cid in changes.closed_orders.items():
             closed.append({"p_customer": customer, "p_order": order, "p_was": cid})
         if new:
-            self.connection.execute(
-                insert(t),
+            _insert_open_orders.execute(
+                self.connection,
                 [
                     {
                         "customer_id": r["p_customer"],
