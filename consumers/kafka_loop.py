@@ -78,12 +78,14 @@ class InboundLoop:
     stop: threading.Event = field(default_factory=threading.Event)
     on_assigned: Callable[[], None] = lambda: None
     """Called after each partition assignment (the first one: the worker is consuming)."""
+    _last_offsets: dict[TopicPartition, OffsetAndMetadata] = field(default_factory=dict)
 
     def run(self) -> None:
         self.consumer.subscribe([self.topic], listener=_LogRebalance(self.on_assigned))
         try:
             while not self.stop.is_set():
                 self.step()
+            self._commit_last()
         finally:
             self.consumer.close(autocommit=False)
 
@@ -103,12 +105,31 @@ class InboundLoop:
         self.relay.drain(owned)
 
     def _commit(self, polled: dict[TopicPartition, list[Any]]) -> None:
+        """Asynchronous: the batch is already durable in the store, so waiting for the
+        broker's answer only stalls the next batch (about 8% of the worker's time). A commit
+        that fails or is lost to a crash or rebalance redelivers, and the inbox absorbs it."""
         offsets = {
             tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
             for tp, records in polled.items()
             if records
         }
+        self._last_offsets.update(offsets)
+        self.consumer.commit_async(offsets, callback=_note_refused_commit)
+
+    def _commit_last(self) -> None:
+        """On a clean stop, wait for the last offsets, so a restart redelivers nothing."""
+        owned = self.consumer.assignment()
+        last = {tp: offset for tp, offset in self._last_offsets.items() if tp in owned}
+        if not last:
+            return
         try:
-            self.consumer.commit(offsets)
-        except CommitFailedError:
-            log.info("offset commit refused after a rebalance; the inbox absorbs the redelivery")
+            self.consumer.commit(last)
+        except (CommitFailedError, KafkaError) as exc:
+            log.info("last offset commit refused (%s); the inbox absorbs the redelivery", exc)
+
+
+def _note_refused_commit(
+    _offsets: dict[TopicPartition, OffsetAndMetadata], response: object
+) -> None:
+    if isinstance(response, Exception):
+        log.info("offset commit refused (%s); the inbox absorbs the redelivery", response)

@@ -206,11 +206,7 @@ def bench(
                     sent_at[event_id] = time.perf_counter()
                 producer.send(topics.inbound, key=key, value=value)
             producer.flush()
-            if not watcher.done.wait(timeout):
-                raise ComplaintflowError(
-                    f"bench: {len(watcher.seen_at)} of {len(applied_ids)} events "
-                    f"on the log in {timeout:.0f} s"
-                )
+            _wait_for_log(watcher, worker, timeout, len(applied_ids))
             peak = _peak_rss_mib(worker.pid)
             last = max(watcher.seen_at.values())
         finally:
@@ -219,6 +215,24 @@ def bench(
     latencies = sorted(watcher.seen_at[e] - sent_at[e] for e in applied_ids)
     engine_rate = len(messages) / (last - first)
     _print(len(messages), complaints, engine_rate, latencies, peak, ceiling)
+
+
+def _wait_for_log(
+    watcher: _LogWatcher, worker: subprocess.Popen[bytes], timeout: float, expected: int
+) -> None:
+    """Until every expected event is on the log; a worker that exits ends the wait at once."""
+    deadline = time.monotonic() + timeout
+    while not watcher.done.wait(0.5):
+        if worker.poll() is not None:
+            stderr = worker.stderr.read().decode() if worker.stderr else ""
+            raise ComplaintflowError(
+                f"bench: the worker exited with {worker.returncode} after "
+                f"{len(watcher.seen_at)} of {expected} events: {stderr[-500:]}"
+            )
+        if time.monotonic() > deadline:
+            raise ComplaintflowError(
+                f"bench: {len(watcher.seen_at)} of {expected} events on the log in {timeout:.0f} s"
+            )
 
 
 def _warm_up(bootstrap: str, topics: Topics, worker: subprocess.Popen[bytes]) -> None:

@@ -58,13 +58,16 @@ _insert_outbox = BulkStatement(
 _insert_timers = BulkStatement(insert(timers_t))
 _insert_aliases = BulkStatement(insert(aliases_t))
 _insert_open_orders = BulkStatement(insert(open_orders_t))
+# set once when the complaint is received; leaving them out of the update spares SQLite the
+# upkeep of the primary key and of the indexes on them
+_FIXED_AT_RECEIPT = {"complaint_id", "customer_id", "order_id", "received_at"}
 _update_complaint = BulkStatement(
     update(complaints_t)
     .where(
         complaints_t.c.complaint_id == bindparam("expected_id"),
         complaints_t.c.version == bindparam("expected_version"),
     )
-    .values({c.name: bindparam(c.name) for c in complaints_t.c})
+    .values({c.name: bindparam(c.name) for c in complaints_t.c if c.name not in _FIXED_AT_RECEIPT})
 )
 _delete_fired_timers = BulkStatement(
     delete(timers_t).where(
