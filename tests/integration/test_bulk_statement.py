@@ -5,7 +5,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+import pytest
+from sqlalchemy import Connection, Table, bindparam, event, insert, select, update
+from sqlalchemy.sql.expression import UpdateBase
 
 from complaintflow.state_store.bulk import BulkStatement
 from complaintflow.state_store.database import open_engine
@@ -47,11 +49,60 @@ def outbox_row(topic: str) -> dict[str, Any]:
     }
 
 
+OUTBOX_INSERT = insert(outbox_t).values(
+    {c.name: bindparam(c.name) for c in outbox_t.c if c.name != "id"}
+)
+
+
+@pytest.mark.parametrize(
+    ("statement", "row"),
+    [(insert(history_t), history_row), (OUTBOX_INSERT, outbox_row)],
+    ids=["history", "outbox"],
+)
+def test_the_driver_gets_the_statement_and_parameters_sqlalchemy_sends(
+    database_url: str, statement: UpdateBase, row: Any
+) -> None:
+    engine = open_engine(database_url)
+    sent: list[tuple[str, Any]] = []
+
+    def capture(*args: Any) -> None:
+        _connection, _cursor, sql, parameters, _context, _executemany = args
+        if sql.startswith("INSERT"):
+            sent.append((sql, comparable(parameters)))
+
+    rows = [row("a"), row("b")]
+    with engine.connect() as connection:
+        event.listen(connection, "before_cursor_execute", capture)
+        connection.execute(statement, rows)
+        connection.rollback()
+        BulkStatement(statement).execute(connection, rows)
+        connection.rollback()
+    (by_sqlalchemy, by_bulk) = sent
+    assert by_bulk == by_sqlalchemy
+
+
+def comparable(parameters: Any) -> Any:
+    """Driver parameters with binary wrappers (psycopg's Binary compares by identity) as bytes."""
+    if isinstance(parameters, list | tuple):
+        return [comparable(p) for p in parameters]
+    if isinstance(parameters, dict):
+        return {k: comparable(v) for k, v in parameters.items()}
+    if isinstance(parameters, memoryview):
+        return parameters.tobytes()
+    return getattr(parameters, "obj", parameters)
+
+
+def test_expanding_parameters_are_refused_before_reaching_the_driver(database_url: str) -> None:
+    statement = update(outbox_t).where(outbox_t.c.id.in_([1, 2])).values(sent_at=BERLIN)
+    with open_engine(database_url).connect() as connection:
+        with pytest.raises(ValueError, match="expanding"):
+            BulkStatement(statement).execute(connection, [{}])
+        assert BulkStatement(statement).execute(connection, []) == 0
+
+
 def test_inserted_rows_are_stored_as_sqlalchemy_stores_them(database_url: str) -> None:
     engine = open_engine(database_url)
-    outbox_insert = insert(outbox_t).values(
-        {c.name: bindparam(c.name) for c in outbox_t.c if c.name != "id"}
-    )
+    outbox_insert = OUTBOX_INSERT
     with engine.begin() as connection:
         connection.execute(insert(history_t), [history_row("via-sqlalchemy")])
         BulkStatement(insert(history_t)).execute(connection, [history_row("via-bulk")])
