@@ -32,6 +32,7 @@ from complaintflow.state_store.schema import upgrade
 from complaintflow.state_store.unit_of_work import SqlAlchemyStore
 
 PARTITIONS = 6
+TOPIC = "complaints.inbound"
 
 
 class CountingPublisher:
@@ -59,23 +60,29 @@ class CollectorTimes:
         self.seconds[generation] += time.perf_counter() - self._started
 
 
-def inbound(complaints: int) -> list[InboundMessage]:
-    """The sample day as the worker would poll it, keyed and partitioned by complaint."""
+Polled = tuple[int, int, bytes | None, bytes]
+
+
+def inbound(complaints: int) -> list[Polled]:
+    """The sample day as (partition, offset, key, value), keyed and partitioned by complaint.
+    Plain tuples, which the collector stops tracking, so the run's heap is the worker's."""
     partition_of = partitioner(PARTITIONS)
-    messages = []
+    polled: list[Polled] = []
     for offset, line in enumerate(sample_day(complaints=complaints, seed=23)):
         event = decode_event(line)
-        key = None if isinstance(event, Refusal) else event.complaint_id
-        messages.append(
-            InboundMessage(
-                topic="complaints.inbound",
-                partition=0 if key is None else partition_of(key),
-                offset=offset,
-                key=None if key is None else key.encode(),
-                value=line,
-            )
-        )
-    return messages
+        if isinstance(event, Refusal):
+            polled.append((0, offset, None, line))
+        else:
+            key = event.complaint_id
+            polled.append((partition_of(key), offset, key.encode(), line))
+    return polled
+
+
+def messages_of(polled: Sequence[Polled]) -> list[InboundMessage]:
+    """Built per batch, as the worker builds them from a poll."""
+    return [
+        InboundMessage(topic=TOPIC, partition=p, offset=o, key=k, value=v) for p, o, k, v in polled
+    ]
 
 
 def main() -> None:
@@ -88,7 +95,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         engine = open_engine(args.database_url or f"sqlite:///{workdir}/bench.db")
         upgrade(engine)
-        messages = inbound(args.complaints)
+        polled = inbound(args.complaints)
         clock = FixedClock(DAY_START)
         topics = Topics("complaints")
         processor = BatchProcessor(
@@ -101,15 +108,15 @@ def main() -> None:
             settle_heap()
         gc.callbacks.append(collector)
         started = time.perf_counter()
-        for start in range(0, len(messages), args.batch):
-            processor.process(messages[start : start + args.batch])
+        for start in range(0, len(polled), args.batch):
+            processor.process(messages_of(polled[start : start + args.batch]))
             relay.drain(range(PARTITIONS))
         elapsed = time.perf_counter() - started
         gc.callbacks.remove(collector)
         engine.dispose()
     print(
-        f"{len(messages):,} events in batches of {args.batch} in {elapsed:.2f} s: "
-        f"{len(messages) / elapsed:,.0f} events/s; {publisher.published:,} outbox rows relayed"
+        f"{len(polled):,} events in batches of {args.batch} in {elapsed:.2f} s: "
+        f"{len(polled) / elapsed:,.0f} events/s; {publisher.published:,} outbox rows relayed"
     )
     print(
         "collector: "

@@ -14,7 +14,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata
 
@@ -56,12 +56,18 @@ def partitioner(partitions: int) -> Callable[[str], int]:
     return partition_of
 
 
-class _LogRebalance(ConsumerRebalanceListener):
-    def __init__(self, on_assigned: Callable[[], None]) -> None:
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(
+        self,
+        on_assigned: Callable[[], None],
+        on_revoked: Callable[[list[TopicPartition]], None],
+    ) -> None:
         self.on_assigned = on_assigned
+        self.on_revoked = on_revoked
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         log.info("partitions revoked: %s", sorted(tp.partition for tp in revoked))
+        self.on_revoked(revoked)
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned: %s", sorted(tp.partition for tp in assigned))
@@ -81,7 +87,9 @@ class InboundLoop:
     _last_offsets: dict[TopicPartition, OffsetAndMetadata] = field(default_factory=dict)
 
     def run(self) -> None:
-        self.consumer.subscribe([self.topic], listener=_LogRebalance(self.on_assigned))
+        self.consumer.subscribe(
+            [self.topic], listener=_Rebalance(self.on_assigned, self._forget_offsets)
+        )
         try:
             while not self.stop.is_set():
                 self.step()
@@ -116,16 +124,20 @@ class InboundLoop:
         self._last_offsets.update(offsets)
         self.consumer.commit_async(offsets, callback=_note_refused_commit)
 
+    def _forget_offsets(self, revoked: list[TopicPartition]) -> None:
+        """A revoked partition's offsets are its next owner's to commit: committing ours
+        later (if it came back before a poll) would move the group back."""
+        for tp in revoked:
+            self._last_offsets.pop(tp, None)
+
     def _commit_last(self) -> None:
         """On a clean stop, wait for the last offsets, so a restart redelivers nothing."""
-        owned = self.consumer.assignment()
-        last = {tp: offset for tp, offset in self._last_offsets.items() if tp in owned}
-        if not last:
+        if not self._last_offsets:
             return
         try:
-            self.consumer.commit(last)
-        except (CommitFailedError, KafkaError) as exc:
-            log.info("last offset commit refused (%s); the inbox absorbs the redelivery", exc)
+            self.consumer.commit(dict(self._last_offsets))
+        except KafkaError as exc:
+            _note_refused_commit(self._last_offsets, exc)
 
 
 def _note_refused_commit(

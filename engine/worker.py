@@ -86,7 +86,9 @@ def inbound_partitions(bootstrap: str, topic: str) -> int:
 def settle_heap() -> None:
     """Move what startup built (modules, pydantic and SQLAlchemy schemas, adapters) out of
     the collector's reach: it lives as long as the worker, and walking it on every full
-    collection cost a quarter of the worker's time (benchmarks/batch_store.py)."""
+    collection took about a fifth of a batch's time (benchmarks/batch_store.py --no-freeze).
+    What of it becomes garbage later (a replaced pooled connection) is never freed: a bounded
+    one-off, against a cost paid on every batch."""
     gc.collect()
     gc.freeze()
 

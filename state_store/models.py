@@ -45,10 +45,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        utc = _as_utc(value)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+        return None if value is None else _as_utc(value)
 
     def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any] | None:
         """On SQLite, the dialect's DATETIME text in one step: the composed processor (this

@@ -8,6 +8,7 @@ from datetime import timedelta
 from builders import MONDAY_9, raw
 from kafka_helpers import publish, read_topic, running_worker, values
 
+from complaintflow.consumers.consumer_lag import ConsumerLag
 from complaintflow.engine.replay import replay
 from complaintflow.engine.settings import Settings
 from complaintflow.engine.topics import Topics
@@ -168,3 +169,21 @@ def test_every_refusal_class_goes_to_the_dlq_with_reason_and_original_bytes(
         "truncated",
     }
     assert not any(d["truncated"] for d in dead)
+
+
+def test_a_worker_stopped_cleanly_leaves_nothing_to_redeliver(
+    broker: str, topics: Topics, sqlite_url: str, workflow: Workflow
+) -> None:
+    # Given three complaints' events, all applied by a worker that then stops cleanly
+    config = settings(topics, sqlite_url)
+    lines = [line for cid in ("C-x", "C-y", "C-z") for line in story(cid)]
+    publish(broker, topics.inbound, [(json.loads(v)["complaint_id"].encode(), v) for v in lines])
+    expected = replay(lines, workflow, fire_timers=False)
+    with running_worker(config, broker):
+        read_topic(broker, topics.events, sum(len(h) for h in expected.history.values()))
+    # Then its group's committed offsets are at the end of every partition
+    lag = ConsumerLag(broker, config.group_id, topics.inbound)
+    try:
+        assert lag.by_partition() == {p: 0 for p in range(4)}
+    finally:
+        lag.close()
