@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from builders import MONDAY_9, event
+from sqlalchemy import select
 
 from complaintflow.engine.batch import BatchChanges, InboxEntry
 from complaintflow.engine.clock import FixedClock
@@ -11,7 +12,7 @@ from complaintflow.engine.decision import decide
 from complaintflow.engine.errors import ConcurrencyConflict
 from complaintflow.engine.workflow import Workflow
 from complaintflow.state_store.database import open_engine
-from complaintflow.state_store.unit_of_work import SqlAlchemyStore
+from complaintflow.state_store.unit_of_work import SqlAlchemyStore, complaints_t
 
 
 @pytest.fixture
@@ -75,6 +76,46 @@ def test_a_stale_version_is_a_conflict(store: SqlAlchemyStore, workflow: Workflo
     )
     with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
         uow.write(stale)
+
+
+def test_an_update_writes_the_new_state_and_leaves_the_columns_fixed_at_receipt(
+    store: SqlAlchemyStore, workflow: Workflow
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.write(received_changes(workflow))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        complaint = uow.load(["C-1"])["C-1"]
+    later = decide(
+        complaint, event("agent.responded", at=MONDAY_9 + timedelta(minutes=1)), MONDAY_9, workflow
+    )
+    assert later.complaint is not None
+    # a complaint that claims another customer and receipt time: the store keeps the first ones
+    rewritten = later.complaint.model_copy(
+        update={"customer_id": "U-other", "received_at": MONDAY_9 + timedelta(days=1)}
+    )
+    with store.unit_of_work() as uow:
+        uow.write(
+            BatchChanges(loaded_versions={"C-1": complaint.version}, complaints={"C-1": rewritten})
+        )
+        uow.commit()
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            select(
+                complaints_t.c.state,
+                complaints_t.c.version,
+                complaints_t.c.first_response_at,
+                complaints_t.c.customer_id,
+                complaints_t.c.received_at,
+            )
+        ).one()
+    assert tuple(row) == (
+        "responded",
+        later.complaint.version,
+        MONDAY_9 + timedelta(minutes=1),
+        complaint.customer_id,
+        MONDAY_9,
+    )
 
 
 def test_the_same_inbox_key_twice_is_a_conflict(store: SqlAlchemyStore, workflow: Workflow) -> None:
