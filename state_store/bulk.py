@@ -1,9 +1,10 @@
 """Row-heavy statements of a batch, handed to the driver's executemany in one call.
 
 SQLAlchemy builds a parameter dict per row and calls each column's type processor through
-several layers; on a batch of 1,000 events that was a fifth of the worker's time (py-spy on
-benchmarks/batch_store.py). Here the statement is compiled once per dialect and each column's
-bind processor is looked up once, so the driver receives what SQLAlchemy would have sent.
+several layers. Here the statement is compiled once per dialect and each column's bind
+processor is looked up once, so the driver receives what SQLAlchemy would have sent
+(tests/integration/test_bulk_statement.py), and benchmarks/batch_store.py ran at 5,650 to
+6,290 events/s against 5,404 to 5,711 through `Connection.execute` (three runs each).
 """
 
 from collections.abc import Callable, Mapping, Sequence
