@@ -25,6 +25,7 @@ from complaintflow.engine.batch import BatchChanges
 from complaintflow.engine.clock import Clock
 from complaintflow.engine.complaint import Complaint
 from complaintflow.engine.errors import ConcurrencyConflict, StoreUnavailable
+from complaintflow.engine.events import LogEntry
 from complaintflow.state_store.bulk import BulkStatement
 from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.models import (
@@ -109,6 +110,20 @@ def complaint_columns(c: Complaint, now: datetime) -> dict[str, Any]:
         "reopen_count": c.reopen_count,
         "aggregate": c.model_dump_json(),
         "updated_at": now,
+    }
+
+
+def history_columns(e: LogEntry, now: datetime) -> dict[str, Any]:
+    return {
+        "complaint_id": e.complaint_id,
+        "version": e.version,
+        "event_id": str(e.event_id),
+        "type": e.type.value,
+        "state": e.state,
+        "occurred_at": e.occurred_at,
+        "source": e.source,
+        "payload": e.payload,
+        "recorded_at": now,
     }
 
 
@@ -206,23 +221,7 @@ class SqlAlchemyUnitOfWork:
                 ],
             )
         if changes.history:
-            _insert_history.execute(
-                connection,
-                [
-                    {
-                        "complaint_id": e.complaint_id,
-                        "version": e.version,
-                        "event_id": str(e.event_id),
-                        "type": e.type.value,
-                        "state": e.state,
-                        "occurred_at": e.occurred_at,
-                        "source": e.source,
-                        "payload": e.payload,
-                        "recorded_at": now,
-                    }
-                    for e in changes.history
-                ],
-            )
+            _insert_history.execute(connection, [history_columns(e, now) for e in changes.history])
         if changes.outbox:
             _insert_outbox.execute(
                 connection,

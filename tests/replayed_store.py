@@ -10,7 +10,12 @@ from sqlalchemy import insert
 from complaintflow.engine.replay import ReplayResult, replay
 from complaintflow.engine.workflow import Workflow
 from complaintflow.state_store.database import open_engine
-from complaintflow.state_store.unit_of_work import complaint_columns, complaints_t, history_t
+from complaintflow.state_store.unit_of_work import (
+    complaint_columns,
+    complaints_t,
+    history_columns,
+    history_t,
+)
 
 RECORDED_AT = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -26,17 +31,7 @@ def store_replayed(database_url: str, lines: Iterable[bytes], workflow: Workflow
         connection.execute(
             insert(history_t),
             [
-                {
-                    "complaint_id": e.complaint_id,
-                    "version": e.version,
-                    "event_id": str(e.event_id),
-                    "type": e.type.value,
-                    "state": e.state,
-                    "occurred_at": e.occurred_at,
-                    "source": e.source,
-                    "payload": e.payload,
-                    "recorded_at": RECORDED_AT,
-                }
+                history_columns(e, RECORDED_AT)
                 for entries in result.history.values()
                 for e in entries
             ],

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from complaintflow.engine.batch import BatchChanges, InboxEntry
 from complaintflow.engine.clock import FixedClock
+from complaintflow.engine.complaint import Complaint
 from complaintflow.engine.decision import decide
 from complaintflow.engine.errors import ConcurrencyConflict
 from complaintflow.engine.workflow import Workflow
@@ -61,7 +62,10 @@ def test_committed_work_reads_back_whole(store: SqlAlchemyStore, workflow: Workf
     assert rows[0].occurred_at == MONDAY_9
 
 
-def test_a_stale_version_is_a_conflict(store: SqlAlchemyStore, workflow: Workflow) -> None:
+def stored_then_responded(
+    store: SqlAlchemyStore, workflow: Workflow
+) -> tuple[Complaint, Complaint]:
+    """C-1 as stored after its receipt, and as an agent's reply a minute later leaves it."""
     with store.unit_of_work() as uow:
         uow.write(received_changes(workflow))
         uow.commit()
@@ -71,8 +75,13 @@ def test_a_stale_version_is_a_conflict(store: SqlAlchemyStore, workflow: Workflo
         complaint, event("agent.responded", at=MONDAY_9 + timedelta(minutes=1)), MONDAY_9, workflow
     )
     assert later.complaint is not None
+    return complaint, later.complaint
+
+
+def test_a_stale_version_is_a_conflict(store: SqlAlchemyStore, workflow: Workflow) -> None:
+    complaint, responded = stored_then_responded(store, workflow)
     stale = BatchChanges(
-        loaded_versions={"C-1": complaint.version - 1}, complaints={"C-1": later.complaint}
+        loaded_versions={"C-1": complaint.version - 1}, complaints={"C-1": responded}
     )
     with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
         uow.write(stale)
@@ -81,17 +90,9 @@ def test_a_stale_version_is_a_conflict(store: SqlAlchemyStore, workflow: Workflo
 def test_an_update_writes_the_new_state_and_leaves_the_columns_fixed_at_receipt(
     store: SqlAlchemyStore, workflow: Workflow
 ) -> None:
-    with store.unit_of_work() as uow:
-        uow.write(received_changes(workflow))
-        uow.commit()
-    with store.unit_of_work() as uow:
-        complaint = uow.load(["C-1"])["C-1"]
-    later = decide(
-        complaint, event("agent.responded", at=MONDAY_9 + timedelta(minutes=1)), MONDAY_9, workflow
-    )
-    assert later.complaint is not None
+    complaint, responded = stored_then_responded(store, workflow)
     # a complaint that claims another customer and receipt time: the store keeps the first ones
-    rewritten = later.complaint.model_copy(
+    rewritten = responded.model_copy(
         update={"customer_id": "U-other", "received_at": MONDAY_9 + timedelta(days=1)}
     )
     with store.unit_of_work() as uow:
@@ -111,7 +112,7 @@ def test_an_update_writes_the_new_state_and_leaves_the_columns_fixed_at_receipt(
         ).one()
     assert tuple(row) == (
         "responded",
-        later.complaint.version,
+        responded.version,
         MONDAY_9 + timedelta(minutes=1),
         complaint.customer_id,
         MONDAY_9,
