@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from complaintflow.consumers.kafka_loop import partitioner
-from complaintflow.engine.batch import InboundMessage
-from complaintflow.engine.clock import FixedClock
-from complaintflow.engine.decoding import decode_event
-from complaintflow.engine.outcome import Refusal
-from complaintflow.engine.processing import BatchProcessor
-from complaintflow.engine.topics import Topics
-from complaintflow.engine.worker import settle_heap
-from complaintflow.engine.workflow import load_workflow
+from complaintflow.engine.core.batch import InboundMessage
+from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.outcome import Refusal
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import load_workflow
+from complaintflow.engine.service.clock import FixedClock
+from complaintflow.engine.service.processing import BatchProcessor
+from complaintflow.engine.service.worker import settle_heap
 from complaintflow.producers.outbox_relay import OutboxRelay
 from complaintflow.producers.sample_day import DAY_START, sample_day
 from complaintflow.state_store.database import open_engine

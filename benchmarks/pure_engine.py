@@ -9,12 +9,12 @@ import argparse
 import statistics
 import time
 
-from complaintflow.engine.complaint import Complaint
-from complaintflow.engine.decision import decide
-from complaintflow.engine.decoding import decode_event
-from complaintflow.engine.events import InboundEvent
-from complaintflow.engine.outcome import Refusal
-from complaintflow.engine.workflow import load_workflow
+from complaintflow.engine.core.complaint import Complaint
+from complaintflow.engine.core.decision import decide
+from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.events import InboundEvent
+from complaintflow.engine.core.outcome import Refusal
+from complaintflow.engine.core.workflow import load_workflow
 from complaintflow.producers.sample_day import sample_day
 
 

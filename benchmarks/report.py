@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, text
 
-from complaintflow.engine.kpi import report_request
-from complaintflow.engine.workflow import load_workflow
+from complaintflow.engine.core.workflow import load_workflow
+from complaintflow.engine.reporting.kpi import report_request
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.kpi_queries import compute_report
 from complaintflow.state_store.schema import upgrade

@@ -25,12 +25,12 @@ from uuid import NAMESPACE_URL, uuid5
 from sqlalchemy import Engine, func, select, text, update
 
 from complaintflow.consumers.kafka_loop import partitioner
-from complaintflow.engine.batch import InboundMessage
-from complaintflow.engine.clock import FixedClock
+from complaintflow.engine.core.batch import InboundMessage
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import load_workflow
 from complaintflow.engine.embedded_broker import create_topics, embedded_broker
-from complaintflow.engine.processing import BatchProcessor
-from complaintflow.engine.topics import Topics
-from complaintflow.engine.workflow import load_workflow
+from complaintflow.engine.service.clock import FixedClock
+from complaintflow.engine.service.processing import BatchProcessor
 from complaintflow.producers.sample_day import DAY_START
 from complaintflow.state_store.database import is_sqlite, open_engine
 from complaintflow.state_store.schema import upgrade

@@ -18,7 +18,7 @@ from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata
 
-from complaintflow.engine.batch import InboundMessage
+from complaintflow.engine.core.batch import InboundMessage
 from complaintflow.engine.errors import BrokerUnavailable
 from complaintflow.engine.ports import Processor
 from complaintflow.producers.outbox_relay import OutboxRelay

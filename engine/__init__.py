@@ -1,1 +1,2 @@
-"""The pure complaint engine: contract models, decisions, SLA arithmetic, and the CLI."""
+"""The complaint engine: the pure core, the service that drives its ports, reporting, the
+entry points, and bootstrap, the one place that wires adapters from settings."""

@@ -1,3 +1,3 @@
-from complaintflow.engine.cli import main
+from complaintflow.engine.entrypoints.cli.main import main
 
 main()

@@ -12,8 +12,8 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.errors import BrokerUnavailable
-from complaintflow.engine.topics import Topics
 
 INBOUND_PARTITIONS = 6
 START_TIMEOUT_S = 20.0

@@ -5,8 +5,8 @@ from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from complaintflow.engine.batch import BatchChanges, InboundMessage
-from complaintflow.engine.complaint import Complaint
+from complaintflow.engine.core.batch import BatchChanges, InboundMessage
+from complaintflow.engine.core.complaint import Complaint
 
 
 class UnitOfWork(Protocol):

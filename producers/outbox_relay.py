@@ -11,10 +11,10 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from complaintflow.engine.backoff import compute_backoff
-from complaintflow.engine.clock import Clock
+from complaintflow.engine.core.backoff import compute_backoff
 from complaintflow.engine.errors import BrokerUnavailable
 from complaintflow.engine.ports import Publisher
+from complaintflow.engine.service.clock import Clock
 from complaintflow.state_store.outbox_store import RETENTION, SqlAlchemyOutbox
 
 log = logging.getLogger(__name__)

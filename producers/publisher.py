@@ -9,8 +9,8 @@ validation; the message key is the complaint id, which keeps a complaint's event
 
 from types import TracebackType
 
-from complaintflow.engine.events import Envelope
-from complaintflow.engine.topics import Topics
+from complaintflow.engine.core.events import Envelope
+from complaintflow.engine.core.topics import Topics
 from complaintflow.producers.kafka_publisher import producer_for
 
 

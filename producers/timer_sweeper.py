@@ -11,11 +11,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from complaintflow.engine.clock import Clock
+from complaintflow.engine.core.events import timer_fired
+from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.errors import BrokerUnavailable
-from complaintflow.engine.events import timer_fired
 from complaintflow.engine.ports import Publisher
-from complaintflow.engine.topics import Topics
+from complaintflow.engine.service.clock import Clock
 from complaintflow.state_store.timer_store import SqlAlchemyTimers
 
 log = logging.getLogger(__name__)

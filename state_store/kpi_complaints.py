@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, case, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
-from complaintflow.engine.kpi import Bucket, Count, ReportRequest
-from complaintflow.engine.vocabulary import Channel, DeadlineName, EventType
+from complaintflow.engine.core.vocabulary import Channel, DeadlineName, EventType
+from complaintflow.engine.reporting.kpi import Bucket, Count, ReportRequest
 from complaintflow.state_store.kpi_sql import (
     AnyRow,
     count_where,

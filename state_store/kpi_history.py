@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, Float, and_, case, cast, exists, func, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
-from complaintflow.engine.kpi import Count, DepartmentLatency, ReportRequest
-from complaintflow.engine.vocabulary import EventType
+from complaintflow.engine.core.vocabulary import EventType
+from complaintflow.engine.reporting.kpi import Count, DepartmentLatency, ReportRequest
 from complaintflow.state_store.kpi_sql import (
     AnyRow,
     count_where,

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from complaintflow.engine.errors import StoreUnavailable
-from complaintflow.engine.kpi import (
+from complaintflow.engine.reporting.kpi import (
     Agents,
     Count,
     Counts,

@@ -15,8 +15,8 @@ from typing import cast
 
 from sqlalchemy import Engine, Table, delete, func, insert, select
 
-from complaintflow.engine.vocabulary import EventType
-from complaintflow.engine.worker_metrics import MetricSample
+from complaintflow.engine.core.vocabulary import EventType
+from complaintflow.engine.service.worker_metrics import MetricSample
 from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.models import WorkerMetricRow
 from complaintflow.state_store.summary import StoreSummary, summarize

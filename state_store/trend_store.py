@@ -12,7 +12,7 @@ from typing import cast
 from sqlalchemy import Connection, Engine, Table, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from complaintflow.engine.trends import TrendAlert, TrendFigures
+from complaintflow.engine.core.trends import TrendAlert, TrendFigures
 from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.models import TrendAlertRow
 from complaintflow.state_store.unit_of_work import complaints_t, outbox_t

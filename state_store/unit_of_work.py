@@ -21,11 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from complaintflow.engine.batch import BatchChanges
-from complaintflow.engine.clock import Clock
-from complaintflow.engine.complaint import Complaint
+from complaintflow.engine.core.batch import BatchChanges
+from complaintflow.engine.core.complaint import Complaint
+from complaintflow.engine.core.events import LogEntry
 from complaintflow.engine.errors import ConcurrencyConflict, StoreUnavailable
-from complaintflow.engine.events import LogEntry
+from complaintflow.engine.service.clock import Clock
 from complaintflow.state_store.bulk import BulkStatement
 from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.models import (

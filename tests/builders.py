@@ -5,12 +5,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
-from complaintflow.engine.complaint import Complaint
-from complaintflow.engine.decision import decide
-from complaintflow.engine.decoding import decode_event
-from complaintflow.engine.events import InboundEvent
-from complaintflow.engine.outcome import Outcome, Refusal
-from complaintflow.engine.workflow import Workflow
+from complaintflow.engine.core.complaint import Complaint
+from complaintflow.engine.core.decision import decide
+from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.events import InboundEvent
+from complaintflow.engine.core.outcome import Outcome, Refusal
+from complaintflow.engine.core.workflow import Workflow
 
 SHANGHAI = timezone(timedelta(hours=8))
 MONDAY_9 = datetime(2025, 7, 14, 9, 0, tzinfo=SHANGHAI)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from complaintflow.engine.workflow import Workflow, load_workflow
+from complaintflow.engine.core.workflow import Workflow, load_workflow
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -14,10 +14,10 @@ from typing import Any
 from builders import MONDAY_9
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from complaintflow.engine.clock import Clock, FixedClock
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.service.clock import Clock, FixedClock
+from complaintflow.engine.service.worker import Worker
 from complaintflow.engine.settings import Settings
-from complaintflow.engine.topics import Topics
-from complaintflow.engine.worker import Worker
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:

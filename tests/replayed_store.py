@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert
 
-from complaintflow.engine.replay import ReplayResult, replay
-from complaintflow.engine.workflow import Workflow
+from complaintflow.engine.core.replay import ReplayResult, replay
+from complaintflow.engine.core.workflow import Workflow
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.unit_of_work import (
     complaint_columns,

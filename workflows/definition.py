@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from complaintflow.engine.vocabulary import (
+from complaintflow.engine.core.vocabulary import (
     Category,
     Channel,
     CustomerTier,

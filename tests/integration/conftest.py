@@ -11,13 +11,13 @@ import pytest
 from pytest_postgresql.executors.proc import PostgreSQLExecutor
 from support.postgres_server import fresh_database, postgres_server
 
+from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.embedded_broker import (
     create_topics,
     free_port,
     start_tansu,
     wait_until_ready,
 )
-from complaintflow.engine.topics import Topics
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.schema import upgrade
 

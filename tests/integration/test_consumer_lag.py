@@ -8,9 +8,9 @@ from kafka_helpers import publish, wait_for
 
 from complaintflow.consumers.consumer_lag import ConsumerLag
 from complaintflow.consumers.kafka_loop import consumer_for
-from complaintflow.engine.clock import FixedClock
-from complaintflow.engine.http_metrics import StoreCollector
-from complaintflow.engine.topics import Topics
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.entrypoints.http.metrics import StoreCollector
+from complaintflow.engine.service.clock import FixedClock
 from complaintflow.state_store.database import open_engine
 
 

@@ -14,11 +14,11 @@ from kafka_helpers import (
 )
 from sqlalchemy import func, select
 
-from complaintflow.engine.decoding import decode_event
-from complaintflow.engine.outcome import Refusal
-from complaintflow.engine.replay import replay
-from complaintflow.engine.topics import Topics
-from complaintflow.engine.workflow import Workflow
+from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.outcome import Refusal
+from complaintflow.engine.core.replay import replay
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import Workflow
 from complaintflow.producers.sample_day import sample_day
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize

@@ -9,10 +9,10 @@ from builders import MONDAY_9, raw
 from kafka_helpers import publish, read_topic, running_worker, values
 
 from complaintflow.consumers.consumer_lag import ConsumerLag
-from complaintflow.engine.replay import replay
+from complaintflow.engine.core.replay import replay
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.settings import Settings
-from complaintflow.engine.topics import Topics
-from complaintflow.engine.workflow import Workflow
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
 

@@ -20,11 +20,11 @@ from kafka_helpers import (
 from sqlalchemy import Engine, Select, func, select
 
 from complaintflow.consumers.kafka_loop import partitioner
-from complaintflow.engine.clock import FixedClock
-from complaintflow.engine.replay import replay
+from complaintflow.engine.core.replay import replay
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import Workflow
+from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.settings import Settings
-from complaintflow.engine.topics import Topics
-from complaintflow.engine.workflow import Workflow
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
 from complaintflow.state_store.unit_of_work import (

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from builders import MONDAY_9
 
-from complaintflow.engine.worker_metrics import MetricSample
+from complaintflow.engine.service.worker_metrics import MetricSample
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.metrics_store import STALE_AFTER, SqlAlchemyWorkerMetrics
 from complaintflow.state_store.models import Base

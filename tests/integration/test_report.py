@@ -12,11 +12,11 @@ import pytest
 from integration.conftest import run_cli
 from kpi_store import at, known_complaints, received, responded, store_complaints
 
-from complaintflow.engine.cli_report import build_report
-from complaintflow.engine.kpi import KpiReport
-from complaintflow.engine.report_html import render_html
-from complaintflow.engine.report_text import render_text
-from complaintflow.engine.workflow import Workflow
+from complaintflow.engine.core.workflow import Workflow
+from complaintflow.engine.entrypoints.cli.report import build_report
+from complaintflow.engine.reporting.html import render_html
+from complaintflow.engine.reporting.kpi import KpiReport
+from complaintflow.engine.reporting.text import render_text
 from complaintflow.state_store.database import open_engine
 
 MONDAY = ["--since", "2025-07-14", "--until", "2025-07-15"]

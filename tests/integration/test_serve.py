@@ -21,14 +21,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from complaintflow.consumers.kafka_loop import partitioner
-from complaintflow.engine.batch import InboundMessage
-from complaintflow.engine.clock import FixedClock
+from complaintflow.engine.core.batch import InboundMessage
+from complaintflow.engine.core.events import timer_fired
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.embedded_broker import free_port
-from complaintflow.engine.events import timer_fired
-from complaintflow.engine.processing import BatchProcessor
-from complaintflow.engine.topics import Topics
-from complaintflow.engine.worker_metrics import MeasuredProcessor, WorkerMetrics
-from complaintflow.engine.workflow import Workflow
+from complaintflow.engine.service.clock import FixedClock
+from complaintflow.engine.service.processing import BatchProcessor
+from complaintflow.engine.service.worker_metrics import MeasuredProcessor, WorkerMetrics
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox

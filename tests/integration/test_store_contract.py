@@ -6,12 +6,12 @@ import pytest
 from builders import MONDAY_9, event
 from sqlalchemy import select
 
-from complaintflow.engine.batch import BatchChanges, InboxEntry
-from complaintflow.engine.clock import FixedClock
-from complaintflow.engine.complaint import Complaint
-from complaintflow.engine.decision import decide
+from complaintflow.engine.core.batch import BatchChanges, InboxEntry
+from complaintflow.engine.core.complaint import Complaint
+from complaintflow.engine.core.decision import decide
+from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.errors import ConcurrencyConflict
-from complaintflow.engine.workflow import Workflow
+from complaintflow.engine.service.clock import FixedClock
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.unit_of_work import SqlAlchemyStore, complaints_t
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from builders import MONDAY_9, raw
 from kafka_helpers import publish, read_topic, running_worker, values
 
-from complaintflow.engine.clock import FixedClock
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.settings import Settings
-from complaintflow.engine.topics import Topics
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.unit_of_work import timers_t
 

@@ -9,13 +9,13 @@ from kafka_helpers import publish, read_topic, running_worker, values, wait_for
 from sqlalchemy import select
 
 from complaintflow.consumers.kafka_loop import partitioner
-from complaintflow.engine.batch import InboundMessage
-from complaintflow.engine.clock import FixedClock
-from complaintflow.engine.processing import BatchProcessor
+from complaintflow.engine.core.batch import InboundMessage
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import Workflow
+from complaintflow.engine.service.clock import FixedClock
+from complaintflow.engine.service.processing import BatchProcessor
+from complaintflow.engine.service.trend_watch import HANDLED_STATES, TrendWatch, thresholds_from
 from complaintflow.engine.settings import Settings
-from complaintflow.engine.topics import Topics
-from complaintflow.engine.trend_watch import HANDLED_STATES, TrendWatch, thresholds_from
-from complaintflow.engine.workflow import Workflow
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
 from complaintflow.state_store.summary import summarize

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from builders import MONDAY_9, raw
 
-from complaintflow.engine.batch import (
+from complaintflow.engine.core.batch import (
     MAX_DEAD_LETTER_ORIGINAL,
     BatchChanges,
     BatchContext,
@@ -14,8 +14,8 @@ from complaintflow.engine.batch import (
     decide_batch,
     decode_batch,
 )
-from complaintflow.engine.topics import Topics
-from complaintflow.engine.workflow import Workflow
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import Workflow
 
 TOPICS = Topics("complaints")
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from builders import SHANGHAI
 
-from complaintflow.engine.business_time import BusinessCalendar
+from complaintflow.engine.core.business_time import BusinessCalendar
+from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.errors import WorkflowError
-from complaintflow.engine.workflow import Workflow
 from complaintflow.workflows.definition import CalendarSpec
 
 

@@ -12,8 +12,8 @@ from uuid import UUID
 import pytest
 from builders import EXAMPLE_PAYLOADS, MONDAY_9, RECEIVED, envelope_dict
 
-from complaintflow.engine.decoding import decode_event
-from complaintflow.engine.events import (
+from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.events import (
     INBOUND_TYPES,
     AgentResponded,
     CollaborationRequested,
@@ -30,8 +30,8 @@ from complaintflow.engine.events import (
     EvidenceSubmitted,
     TimerFired,
 )
-from complaintflow.engine.outcome import Refusal
-from complaintflow.engine.payloads import (
+from complaintflow.engine.core.outcome import Refusal
+from complaintflow.engine.core.payloads import (
     AgentRespondedPayload,
     CollaborationRequestedPayload,
     ComplaintArchivedPayload,
@@ -46,7 +46,7 @@ from complaintflow.engine.payloads import (
     EvidenceSubmittedPayload,
     TimerFiredPayload,
 )
-from complaintflow.engine.vocabulary import Category, Channel, CustomerTier
+from complaintflow.engine.core.vocabulary import Category, Channel, CustomerTier
 
 # The contract's table, written out rather than derived, so a renamed class or type shows up.
 CLASSES: dict[str, tuple[type[Envelope], type]] = {

@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from complaintflow.engine.cli_report import ReportInputError, parse_moment
-from complaintflow.engine.report_rows import duration, nps, share
-from complaintflow.engine.report_svg import Bar, bar_chart, column_chart
+from complaintflow.engine.entrypoints.cli.report import ReportInputError, parse_moment
+from complaintflow.engine.reporting.rows import duration, nps, share
+from complaintflow.engine.reporting.svg import Bar, bar_chart, column_chart
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 
 from builders import MONDAY_9, Story, event
 
-from complaintflow.engine.decision import decide
-from complaintflow.engine.events import LogEntry
-from complaintflow.engine.workflow import Workflow
+from complaintflow.engine.core.decision import decide
+from complaintflow.engine.core.events import LogEntry
+from complaintflow.engine.core.workflow import Workflow
 
 T = MONDAY_9  # Mon 2025-07-14 09:00 Asia/Shanghai
 SOCIAL_VIP_REFUND = {

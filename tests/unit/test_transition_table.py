@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from builders import MONDAY_9, Story, event
 
-from complaintflow.engine.decision import decide
-from complaintflow.engine.events import INBOUND_TYPES
-from complaintflow.engine.workflow import Workflow, load_workflow
+from complaintflow.engine.core.decision import decide
+from complaintflow.engine.core.events import INBOUND_TYPES
+from complaintflow.engine.core.workflow import Workflow, load_workflow
 
 T = MONDAY_9
 

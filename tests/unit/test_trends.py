@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from complaintflow.engine.trends import (
+from complaintflow.engine.core.trends import (
     OverdueShare,
     TrendFigures,
     TrendThresholds,

@@ -6,19 +6,19 @@ from datetime import timedelta
 import pytest
 from builders import MONDAY_9, envelope_dict, event, raw
 
-from complaintflow.engine.batch import BatchChanges
-from complaintflow.engine.cli_serve import is_loopback
-from complaintflow.engine.decision import decide
-from complaintflow.engine.decoding import decode_event
-from complaintflow.engine.http_api import bearer_matches
-from complaintflow.engine.outcome import Refusal
-from complaintflow.engine.worker_metrics import (
+from complaintflow.engine.core.batch import BatchChanges
+from complaintflow.engine.core.decision import decide
+from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.outcome import Refusal
+from complaintflow.engine.core.workflow import Workflow
+from complaintflow.engine.entrypoints.cli.serve import is_loopback
+from complaintflow.engine.entrypoints.http.app import bearer_matches
+from complaintflow.engine.service.worker_metrics import (
     REASON_CLASSES,
     MetricSample,
     WorkerMetrics,
     reason_class,
 )
-from complaintflow.engine.workflow import Workflow
 
 
 def decoded_reason(value: bytes | None) -> str:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from complaintflow.engine.core.workflow import load_workflow
 from complaintflow.engine.errors import WorkflowError
-from complaintflow.engine.workflow import load_workflow
 
 DEFAULT = resources.files("complaintflow.workflows").joinpath("default.toml").read_text("utf-8")
 

@@ -1,0 +1,278 @@
+"""Deciding a polled batch in memory: every message becomes changes for one transaction.
+
+Pure: the caller loads what the batch needs (seen inbox keys, aliases, complaints, open
+orders) and writes the returned `BatchChanges` in one transaction, then commits offsets.
+Events for the same complaint in one batch chain through the working set in order.
+"""
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from complaintflow.engine.core.complaint import Complaint, Timer
+from complaintflow.engine.core.decision import decide
+from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.events import ComplaintReceived, InboundEvent, LogEntry, TimerFired
+from complaintflow.engine.core.outcome import Outcome, Refusal
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import Workflow
+
+
+class InboundMessage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+    @property
+    def position_key(self) -> str:
+        """The inbox key of input that has no readable event_id."""
+        return f"{self.topic}:{self.partition}:{self.offset}"
+
+
+MAX_DEAD_LETTER_ORIGINAL = 512 * 1024
+
+
+class DeadLetter(BaseModel):
+    """A record on complaints.dlq: why, where from, and the exact bytes (base64; null for a
+    message without a value). Originals over 512 KiB are cut, and `truncated` says so, so that
+    a dead letter always fits the broker's message size and never blocks the outbox."""
+
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    original: str | None
+    truncated: bool = False
+
+    @classmethod
+    def of(cls, message: InboundMessage, reason: str) -> "DeadLetter":
+        return cls(
+            reason=reason,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=None if message.key is None else base64.b64encode(message.key).decode(),
+            original=None
+            if message.value is None
+            else base64.b64encode(message.value[:MAX_DEAD_LETTER_ORIGINAL]).decode(),
+            truncated=message.value is not None and len(message.value) > MAX_DEAD_LETTER_ORIGINAL,
+        )
+
+
+class OutboundMessage(BaseModel):
+    """A row for the outbox; `partition` says which inbound partition's owner publishes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partition: int
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+class InboxEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    complaint_id: str | None
+    outcome: str
+
+
+@dataclass
+class BatchChanges:
+    """What one transaction writes. `loaded_versions` holds the version each complaint had
+    when it was read (None for new ones): the optimistic-concurrency check."""
+
+    loaded_versions: dict[str, int | None] = field(default_factory=dict)
+    complaints: dict[str, Complaint] = field(default_factory=dict)
+    inbox: list[InboxEntry] = field(default_factory=list)
+    history: list[LogEntry] = field(default_factory=list)
+    outbox: list[OutboundMessage] = field(default_factory=list)
+    timers_set: dict[tuple[str, str], Timer] = field(default_factory=dict)
+    timers_cancelled: set[tuple[str, str]] = field(default_factory=set)
+    timers_fired: list[tuple[str, str, datetime]] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+    # (customer, order) -> the open complaint now; `orders_read` keeps what the store said when
+    # the batch read it, so the write can insist nobody changed it since (the merge race)
+    open_orders: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
+    closed_orders: dict[tuple[str, str], str] = field(default_factory=dict)
+    orders_read: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    applied: int = 0
+    refused: int = 0
+    refusal_reasons: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class BatchContext:
+    """What the store knew when the batch was read."""
+
+    seen: set[str]
+    aliases: dict[str, str]
+    complaints: dict[str, Complaint]
+    open_orders: dict[tuple[str, str], str]
+
+
+Decoded = tuple[InboundMessage, InboundEvent | Refusal]
+
+
+def decode_batch(messages: Sequence[InboundMessage]) -> list[Decoded]:
+    return [(m, decode_event(m.value)) for m in messages]
+
+
+def addressed(decoded: Sequence[Decoded]) -> tuple[set[str], set[str], set[tuple[str, str]]]:
+    """What a batch needs loaded: inbox keys, complaint ids, and (customer, order) pairs."""
+    keys, ids, orders = set(), set(), set()
+    for message, event in decoded:
+        if isinstance(event, Refusal):
+            keys.add(message.position_key)
+            continue
+        keys.add(str(event.event_id))
+        ids.add(event.complaint_id)
+        if isinstance(event, ComplaintReceived) and event.payload.order_id is not None:
+            orders.add((event.payload.customer_id, event.payload.order_id))
+    return keys, ids, orders
+
+
+def decide_batch(
+    decoded: Sequence[Decoded],
+    context: BatchContext,
+    *,
+    workflow: Workflow,
+    now: datetime,
+    topics: Topics,
+    partition_of: Callable[[str], int],
+) -> BatchChanges:
+    """Decide each decoded message in order, collecting the batch's changes."""
+    batch = _Batch(context, workflow, now, topics, partition_of)
+    for message, event in decoded:
+        batch.take(message, event)
+    return batch.changes
+
+
+def target_id_of(event: InboundEvent, context: BatchContext) -> str:
+    return context.aliases.get(event.complaint_id, event.complaint_id)
+
+
+@dataclass
+class _Batch:
+    context: BatchContext
+    workflow: Workflow
+    now: datetime
+    topics: Topics
+    partition_of: Callable[[str], int]
+    changes: BatchChanges = field(default_factory=BatchChanges)
+
+    def take(self, message: InboundMessage, event: InboundEvent | Refusal) -> None:
+        if isinstance(event, Refusal):
+            if self._first_time(message.position_key):
+                self._dead_letter(message, event.reason, message.position_key, None)
+            return
+        key = str(event.event_id)
+        if not self._first_time(key):
+            if isinstance(event, TimerFired):
+                self._consume_firing(target_id_of(event, self.context), event)
+            return
+        ctx = self.context
+        target_id = target_id_of(event, ctx)
+        candidate = None
+        if isinstance(event, ComplaintReceived) and event.payload.order_id is not None:
+            found = ctx.open_orders.get((event.payload.customer_id, event.payload.order_id))
+            candidate = ctx.complaints.get(found) if found else None
+        outcome = decide(ctx.complaints.get(target_id), event, self.now, self.workflow, candidate)
+        if isinstance(event, TimerFired):
+            self._consume_firing(target_id, event)
+        if outcome.refusal is not None:
+            self._dead_letter(message, outcome.refusal.reason, key, event.complaint_id)
+        elif outcome.complaint is None:
+            self.changes.unchanged += 1
+            self.changes.inbox.append(
+                InboxEntry(key=key, complaint_id=target_id, outcome="unchanged")
+            )
+        else:
+            self._apply(outcome, outcome.complaint, key)
+
+    def _consume_firing(self, complaint_id: str, event: TimerFired) -> None:
+        """A firing is consumed whatever it decided (also when it is a duplicate), so its row
+        cannot come due again; a re-armed timer has another due_at and is kept."""
+        self.changes.timers_fired.append((complaint_id, event.payload.key, event.payload.due_at))
+
+    def _first_time(self, key: str) -> bool:
+        if key in self.context.seen:
+            self.changes.duplicates += 1
+            return False
+        self.context.seen.add(key)
+        return True
+
+    def _dead_letter(
+        self, message: InboundMessage, reason: str, key: str, complaint_id: str | None
+    ) -> None:
+        changes = self.changes
+        changes.refused += 1
+        changes.refusal_reasons.append(reason)
+        changes.inbox.append(InboxEntry(key=key, complaint_id=complaint_id, outcome="refused"))
+        changes.outbox.append(
+            OutboundMessage(
+                partition=message.partition,
+                topic=self.topics.dlq,
+                key=message.key,
+                value=DeadLetter.of(message, reason).model_dump_json().encode(),
+            )
+        )
+
+    def _apply(self, outcome: Outcome, complaint: Complaint, key: str) -> None:
+        changes, ctx = self.changes, self.context
+        cid = complaint.complaint_id
+        if cid not in changes.loaded_versions:
+            loaded = ctx.complaints.get(cid)
+            changes.loaded_versions[cid] = None if loaded is None else loaded.version
+        ctx.complaints[cid] = complaint
+        changes.complaints[cid] = complaint
+        changes.applied += 1
+        changes.inbox.append(InboxEntry(key=key, complaint_id=cid, outcome="applied"))
+        changes.history.extend(outcome.entries)
+        partition = self.partition_of(cid)
+        complaint_key = cid.encode()
+        for entry in outcome.entries:
+            value = entry.model_dump_json().encode()
+            for topic in self.topics.destinations(entry):
+                changes.outbox.append(
+                    OutboundMessage(
+                        partition=partition, topic=topic, key=complaint_key, value=value
+                    )
+                )
+        for timer in outcome.timers_set:
+            changes.timers_cancelled.discard((cid, timer.key))
+            changes.timers_set[(cid, timer.key)] = timer
+        for timer_key in outcome.timers_cancelled:
+            changes.timers_set.pop((cid, timer_key), None)
+            changes.timers_cancelled.add((cid, timer_key))
+        if outcome.merged_from is not None:
+            changes.aliases[outcome.merged_from] = cid
+            ctx.aliases[outcome.merged_from] = cid
+        self._track_order(complaint, created=changes.loaded_versions[cid] is None)
+
+    def _track_order(self, complaint: Complaint, created: bool) -> None:
+        """A new complaint claims its (customer, order); an archived one gives it up."""
+        if complaint.order_id is None:
+            return
+        pair = (complaint.customer_id, complaint.order_id)
+        if complaint.state in self.workflow.definition.final_states:
+            if self.context.open_orders.get(pair) == complaint.complaint_id:
+                del self.context.open_orders[pair]
+            self.changes.open_orders.pop(pair, None)
+            self.changes.closed_orders[pair] = complaint.complaint_id
+        elif created:
+            self.changes.orders_read.setdefault(pair, self.context.open_orders.get(pair))
+            self.context.open_orders[pair] = complaint.complaint_id
+            self.changes.open_orders[pair] = (complaint.complaint_id, complaint.received_at)
+            self.changes.closed_orders.pop(pair, None)

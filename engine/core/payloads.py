@@ -1,0 +1,161 @@
+"""Payload models of every event type, inbound and outbound (ARCHITECTURE.md, schema_version 1).
+
+Models are strict so that a wrong JSON type (a number where a string is expected, 1 for
+true) is refused rather than coerced; unknown fields are ignored, because the contract allows
+publishers to add fields without a new schema version.
+"""
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from complaintflow.engine.core.vocabulary import (
+    Category,
+    Channel,
+    CustomerTier,
+    DeadlineName,
+    Department,
+    EscalationCause,
+    EscalationLevel,
+    EvidenceSource,
+    Priority,
+    ReplyOutcome,
+    Resolution,
+)
+
+_DECIMAL = re.compile(r"^-?\d{1,16}(\.\d{1,2})?$")
+
+
+def _decimal_string(value: object) -> Decimal:
+    """Money travels as a decimal string: a JSON float would already have lost cents."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str) and _DECIMAL.match(value):
+        return Decimal(value)
+    raise ValueError('amount must be a decimal string such as "129.90"')
+
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _within_supported_range(value: datetime) -> datetime:
+    """Deadlines are computed from event times; near datetime's limits they would overflow."""
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must be between 1970-01-01 and 9000-01-01")
+    return value
+
+
+EventTime = Annotated[AwareDatetime, AfterValidator(_within_supported_range)]
+Amount = Annotated[
+    Decimal, BeforeValidator(_decimal_string), Field(ge=0, max_digits=18, decimal_places=2)
+]
+Text = Annotated[str, Field(max_length=10_000)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+class ComplaintReceivedPayload(Payload):
+    customer_id: Annotated[str, Field(min_length=1, max_length=128)]
+    channel: Channel
+    category: Category
+    description: Text
+    order_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    amount: Amount | None = None
+    customer_tier: CustomerTier = CustomerTier.REGULAR
+
+
+class ComplaintRegradedPayload(Payload):
+    priority: Priority
+    reason: Text
+
+
+class AgentRespondedPayload(Payload):
+    agent_id: Annotated[str, Field(min_length=1, max_length=128)]
+    message: Text
+
+
+class EvidenceRequestedPayload(Payload):
+    items: Annotated[list[str], Field(min_length=1)]
+    requested_from: EvidenceSource
+
+
+class EvidenceSubmittedPayload(Payload):
+    items: Annotated[list[str], Field(min_length=1)]
+
+
+class CollaborationRequestedPayload(Payload):
+    department: Department
+    question: Text
+
+
+class DepartmentRepliedPayload(Payload):
+    department: Department
+    outcome: ReplyOutcome
+    responsible_party: str | None = None
+    note: Text | None = None
+
+
+class ComplaintEscalatedPayload(Payload):
+    level: EscalationLevel
+    cause: EscalationCause
+
+
+class ComplaintResolvedPayload(Payload):
+    resolution: Resolution
+    amount: Amount | None = None
+    note: Text | None = None
+
+
+class CustomerRevisitedPayload(Payload):
+    reached: bool
+    satisfied: bool | None = None
+    csat: Annotated[int, Field(ge=1, le=5)] | None = None
+    nps: Annotated[int, Field(ge=0, le=10)] | None = None
+    comment: Text | None = None
+
+
+class ComplaintReopenedPayload(Payload):
+    reason: Text
+
+
+class ComplaintArchivedPayload(Payload):
+    reason: Text
+
+
+class TimerFiredPayload(Payload):
+    """`key` names the timer in its complaint; `due_at` tells this firing from a re-armed one."""
+
+    key: Annotated[str, Field(min_length=1, max_length=200)]
+    due_at: EventTime
+
+
+class ComplaintGradedPayload(Payload):
+    priority: Priority
+    department: Department
+
+
+class ComplaintMergedPayload(Payload):
+    into: str
+    channel: Channel
+    merged_id: str
+
+
+class AssignmentCreatedPayload(Payload):
+    department: Department
+    question: Text
+    due_at: datetime
+
+
+class SlaPayload(Payload):
+    """sla.warning and sla.breached: which deadline, in which state, due when."""
+
+    deadline: DeadlineName
+    state: str
+    due_at: datetime
+    department: Department | None = None

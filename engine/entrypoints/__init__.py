@@ -1,0 +1,1 @@
+"""Where people and programs come in: the CLI and the HTTP service."""

@@ -1,0 +1,1 @@
+"""The `complaintflow` command, one module per command group."""

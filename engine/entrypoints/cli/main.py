@@ -1,0 +1,29 @@
+"""The `complaintflow` command.
+
+Every command turns the project's own errors into one line on stderr and a non-zero exit;
+a traceback is a bug.
+"""
+
+from complaintflow.engine.entrypoints.cli import (  # noqa: F401 - importing registers them
+    bench,
+    ops,
+    replay,
+    report,
+    serve,
+    worker,
+)
+from complaintflow.engine.entrypoints.cli.app import app, errors
+from complaintflow.engine.errors import ComplaintflowError
+
+
+def main() -> None:
+    """Console-script entry point: project errors become one line and exit status 2."""
+    try:
+        app()
+    except ComplaintflowError as exc:
+        one_line = " ".join(str(exc).split())  # drivers' messages may span lines
+        errors.print(f"complaintflow: {one_line}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        errors.print("complaintflow: interrupted", highlight=False)
+        raise SystemExit(130) from None

@@ -1,0 +1,1 @@
+"""The HTTP service of `complaintflow serve`: the API and its metrics."""

@@ -1,0 +1,183 @@
+"""The HTTP service behind `complaintflow serve`: read-only views of the store for ops.
+
+Every route reads through read-only transactions (plain BEGIN on SQLite, so a scrape never
+waits for or blocks a worker's write lock). With a bearer token configured, every route but
+/healthz requires it; /healthz stays open for load balancers and tells why it fails only to
+a caller that may know.
+"""
+
+import hmac
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+from alembic.runtime.migration import MigrationContext
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from complaintflow.consumers.consumer_lag import ConsumerLag
+from complaintflow.engine.core.events import COMPLAINT_ID_PATTERN
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.entrypoints.http.metrics import StoreCollector
+from complaintflow.engine.errors import StoreUnavailable, describe_errors
+from complaintflow.engine.service.clock import Clock
+from complaintflow.engine.service.worker import clock_for
+from complaintflow.engine.settings import Settings
+from complaintflow.state_store.complaint_view import ComplaintView, complaint_view
+from complaintflow.state_store.database import READ_ONLY, open_engine
+from complaintflow.state_store.schema import head, head_mismatch
+
+ReportBuilder = Callable[[Engine, str | None, str | None], dict[str, Any]]
+"""build(engine, since, until) -> the KPI report as a JSON object; the bounds as given (a
+date, or a date-time with or without offset, read as `complaintflow report` reads them)."""
+
+
+class TimelineEntry(BaseModel):
+    version: int
+    type: str
+    state: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+
+class ComplaintOut(BaseModel):
+    complaint_id: str
+    state: str
+    version: int
+    priority: str
+    department: str
+    escalation_level: str | None
+    category: str
+    channels: list[str]
+    timeline: list[TimelineEntry]
+
+    @classmethod
+    def of(cls, view: ComplaintView) -> "ComplaintOut":
+        return cls(
+            complaint_id=view.complaint_id,
+            state=view.state,
+            version=view.version,
+            priority=view.priority,
+            department=view.department,
+            escalation_level=view.escalation_level,
+            category=view.category,
+            channels=list(view.channels),
+            timeline=[
+                TimelineEntry(
+                    version=h.version,
+                    type=h.type,
+                    state=h.state,
+                    occurred_at=h.occurred_at,
+                    payload=h.payload,
+                )
+                for h in view.history
+            ],
+        )
+
+
+def bearer_matches(authorization: str | None, token: str) -> bool:
+    """`Authorization: Bearer <token>`, compared in constant time."""
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
+
+
+def create_app(settings: Settings, report: ReportBuilder, clock: Clock | None = None) -> FastAPI:
+    """The service for `settings`; `report` builds GET /report (the KPI report module)."""
+    engine = open_engine(settings.database_url)
+    clock = clock or clock_for(settings)
+    token = None if settings.serve_token is None else settings.serve_token.get_secret_value()
+    wanted_revision = head(engine)
+    inbound = Topics(settings.topic_prefix).inbound
+    lag = None
+    if settings.bootstrap_servers:
+        lag = ConsumerLag(settings.bootstrap_servers, settings.group_id, inbound)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(
+        StoreCollector(engine, clock, lag=lag.by_partition if lag else None, topic=inbound)
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if lag is not None:
+            lag.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="complaintflow", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+
+    def authorized(authorization: str | None) -> bool:
+        return token is None or bearer_matches(authorization, token)
+
+    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not authorized(authorization):
+            raise HTTPException(
+                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
+
+    guarded = [Depends(require_token)]
+
+    @app.get("/healthz")
+    def healthz(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
+        try:
+            with engine.connect().execution_options(**READ_ONLY) as connection:
+                revision = MigrationContext.configure(connection).get_current_revision()
+        except SQLAlchemyError as exc:
+            reason = f"database unreachable: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
+        else:
+            mismatch = head_mismatch(revision, wanted_revision)
+            if mismatch is None:
+                return JSONResponse({"status": "ok"})
+            reason = mismatch
+        body = {"status": "unavailable"}
+        if authorized(authorization):
+            body["reason"] = reason
+        return JSONResponse(body, status_code=503)
+
+    @app.get("/complaints/{complaint_id}", dependencies=guarded)
+    def complaint(
+        complaint_id: Annotated[str, Path(pattern=COMPLAINT_ID_PATTERN)],
+    ) -> ComplaintOut:
+        view = complaint_view(engine, complaint_id)
+        if view is None:
+            raise HTTPException(404, f"complaint {complaint_id} not found")
+        return ComplaintOut.of(view)
+
+    @app.get("/report", dependencies=guarded)
+    def kpi_report(since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        return report(engine, since, until)
+
+    @app.get("/metrics", dependencies=guarded)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    _add_error_handlers(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Errors as {"error": "..."}, one line, like the CLI's; the store failing is a 503."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": describe_errors(exc.errors())}, 422)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def store_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        return JSONResponse({"error": f"database unavailable: {type(exc).__name__}"}, 503)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        return JSONResponse({"error": " ".join(str(exc).split())}, 503)

@@ -1,0 +1,1 @@
+"""The KPI report: its model and its text, HTML and SVG renderings."""

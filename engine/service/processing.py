@@ -1,0 +1,69 @@
+"""One polled batch, effectively once: read what it addresses, decide it in memory, write
+everything in one transaction. The caller commits Kafka offsets only after this returns.
+
+A conflict with another worker (same complaint, inbox key or order, e.g. during a rebalance)
+rolls the transaction back; the batch is then decided again from fresh state, where the
+inbox turns what the other worker already applied into duplicates.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from complaintflow.engine.core.batch import (
+    BatchChanges,
+    BatchContext,
+    InboundMessage,
+    addressed,
+    decide_batch,
+    decode_batch,
+)
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import Workflow
+from complaintflow.engine.errors import ConcurrencyConflict
+from complaintflow.engine.ports import Store
+from complaintflow.engine.service.clock import Clock
+
+MAX_ATTEMPTS = 5
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchProcessor:
+    store: Store
+    workflow: Workflow
+    clock: Clock
+    topics: Topics
+    partition_of: Callable[[str], int]
+
+    def process(self, messages: Sequence[InboundMessage]) -> BatchChanges:
+        decoded = decode_batch(messages)
+        keys, ids, orders = addressed(decoded)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with self.store.unit_of_work() as uow:
+                    aliases = uow.resolve_aliases(ids)
+                    open_orders = uow.open_orders(orders)
+                    targets = {aliases.get(i, i) for i in ids} | set(open_orders.values())
+                    context = BatchContext(
+                        seen=uow.seen(keys),
+                        aliases=aliases,
+                        complaints=uow.load(targets),
+                        open_orders=open_orders,
+                    )
+                    changes = decide_batch(
+                        decoded,
+                        context,
+                        workflow=self.workflow,
+                        now=self.clock.now(),
+                        topics=self.topics,
+                        partition_of=self.partition_of,
+                    )
+                    uow.write(changes)
+                    uow.commit()
+                    return changes
+            except ConcurrencyConflict as exc:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                log.info("batch conflicted with another worker (%s); deciding it again", exc)
+        raise AssertionError("unreachable")
