@@ -16,16 +16,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from complaintflow.consumers.kafka_loop import partitioner
+from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.batch import InboundMessage
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.outcome import Refusal
 from complaintflow.engine.core.topics import Topics
-from complaintflow.engine.core.workflow import load_workflow
+from complaintflow.engine.entrypoints.cli.sample_day import DAY_START, sample_day
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.service.processing import BatchProcessor
 from complaintflow.engine.service.worker import settle_heap
 from complaintflow.producers.outbox_relay import OutboxRelay
-from complaintflow.producers.sample_day import DAY_START, sample_day
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
 from complaintflow.state_store.schema import upgrade

@@ -9,13 +9,13 @@ import argparse
 import statistics
 import time
 
+from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.decision import decide
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.events import InboundEvent
 from complaintflow.engine.core.outcome import Refusal
-from complaintflow.engine.core.workflow import load_workflow
-from complaintflow.producers.sample_day import sample_day
+from complaintflow.engine.entrypoints.cli.sample_day import sample_day
 
 
 def main() -> None:

@@ -24,12 +24,12 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, text
 
-from complaintflow.engine.core.workflow import load_workflow
+from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.reporting.kpi import report_request
 from complaintflow.state_store.database import open_engine
-from complaintflow.state_store.kpi_queries import compute_report
+from complaintflow.state_store.kpi.queries import compute_report
 from complaintflow.state_store.schema import upgrade
-from complaintflow.state_store.unit_of_work import complaints_t, history_t
+from complaintflow.state_store.tables import complaints_t, history_t
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 from support.postgres_server import fresh_database, postgres_server

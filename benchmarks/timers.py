@@ -25,16 +25,17 @@ from uuid import NAMESPACE_URL, uuid5
 from sqlalchemy import Engine, func, select, text, update
 
 from complaintflow.consumers.kafka_loop import partitioner
+from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.batch import InboundMessage
 from complaintflow.engine.core.topics import Topics
-from complaintflow.engine.core.workflow import load_workflow
 from complaintflow.engine.embedded_broker import create_topics, embedded_broker
+from complaintflow.engine.entrypoints.cli.sample_day import DAY_START
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.service.processing import BatchProcessor
-from complaintflow.producers.sample_day import DAY_START
 from complaintflow.state_store.database import is_sqlite, open_engine
 from complaintflow.state_store.schema import upgrade
-from complaintflow.state_store.unit_of_work import SqlAlchemyStore, history_t, outbox_t, timers_t
+from complaintflow.state_store.tables import history_t, outbox_t, timers_t
+from complaintflow.state_store.unit_of_work import SqlAlchemyStore
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 from kafka_helpers import WorkerProcess

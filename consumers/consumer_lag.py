@@ -13,11 +13,12 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from complaintflow.engine.errors import BrokerUnavailable
+from complaintflow.engine.settings import KafkaConnection
 
 
 class ConsumerLag:
-    def __init__(self, bootstrap_servers: str, group_id: str, topic: str) -> None:
-        self.bootstrap_servers = bootstrap_servers
+    def __init__(self, connection: KafkaConnection, group_id: str, topic: str) -> None:
+        self.connection = connection
         self.group_id = group_id
         self.topic = topic
         self._lock = threading.Lock()
@@ -34,7 +35,7 @@ class ConsumerLag:
     def _read(self) -> dict[int, int]:
         if self._consumer is None:
             self._consumer = KafkaConsumer(
-                bootstrap_servers=self.bootstrap_servers,
+                **self.connection.client_options(),
                 group_id=self.group_id,
                 enable_auto_commit=False,
                 request_timeout_ms=5_000,

@@ -20,18 +20,18 @@ from kafka.structs import OffsetAndMetadata
 
 from complaintflow.engine.core.batch import InboundMessage
 from complaintflow.engine.errors import BrokerUnavailable
-from complaintflow.engine.ports import Processor
-from complaintflow.producers.outbox_relay import OutboxRelay
+from complaintflow.engine.ports import Processor, Relay
+from complaintflow.engine.settings import KafkaConnection
 
 log = logging.getLogger(__name__)
 
 
-def consumer_for(bootstrap_servers: str, group_id: str, **overrides: object) -> KafkaConsumer:
+def consumer_for(connection: KafkaConnection, group_id: str, **overrides: object) -> KafkaConsumer:
     """Small poll and session intervals: a consumer group on the embedded broker forms in
     about max_poll_interval_ms, and a dead worker's partitions move after session_timeout_ms."""
     try:
         return KafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            **connection.client_options(),
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -43,7 +43,22 @@ def consumer_for(bootstrap_servers: str, group_id: str, **overrides: object) -> 
             **overrides,
         )
     except KafkaError as exc:
-        raise BrokerUnavailable(f"Kafka at {bootstrap_servers} unreachable: {exc}") from None
+        raise BrokerUnavailable(
+            f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
+        ) from None
+
+
+def inbound_partitions(connection: KafkaConnection, topic: str) -> int:
+    """How many partitions the inbound topic has: outbox rows are numbered by the partition
+    their complaint hashes to, so the relay of a partition's owner publishes them."""
+    consumer = consumer_for(connection, group_id="complaintflow-metadata")
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+    finally:
+        consumer.close(autocommit=False)
+    if not partitions:
+        raise BrokerUnavailable(f"topic {topic} does not exist on {connection.bootstrap_servers}")
+    return len(partitions)
 
 
 def partitioner(partitions: int) -> Callable[[str], int]:
@@ -79,7 +94,7 @@ class InboundLoop:
     consumer: KafkaConsumer
     topic: str
     processor: Processor
-    relay: OutboxRelay
+    relay: Relay
     max_records: int = 1000
     stop: threading.Event = field(default_factory=threading.Event)
     on_assigned: Callable[[], None] = lambda: None

@@ -14,6 +14,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.errors import BrokerUnavailable
+from complaintflow.engine.settings import KafkaConnection
 
 INBOUND_PARTITIONS = 6
 START_TIMEOUT_S = 20.0
@@ -48,32 +49,39 @@ def start_tansu(port: int, log_path: Path | None = None) -> subprocess.Popen[byt
     )
 
 
-def wait_until_ready(bootstrap: str, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until_ready(
+    broker: KafkaConnection | str, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Wait (with a deadline) until the broker answers a metadata request."""
+    connection = KafkaConnection.of(broker)
     deadline = time.monotonic() + START_TIMEOUT_S
     last: Exception | None = None
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise BrokerUnavailable(f"embedded broker exited with status {process.returncode}")
         try:
-            KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000).close()
+            KafkaAdminClient(**connection.client_options(), request_timeout_ms=2000).close()
             return
         except KafkaError as exc:
             last = exc
             time.sleep(0.05)
     raise BrokerUnavailable(
-        f"broker at {bootstrap} did not answer within {START_TIMEOUT_S:.0f} s: {last}"
+        f"broker at {connection.bootstrap_servers} did not answer within "
+        f"{START_TIMEOUT_S:.0f} s: {last}"
     )
 
 
 def create_topics(
-    bootstrap: str, topics: Topics, inbound_partitions: int = INBOUND_PARTITIONS
+    broker: KafkaConnection | str, topics: Topics, inbound_partitions: int = INBOUND_PARTITIONS
 ) -> None:
     """Create every contract topic that does not exist yet (the inbound one partitioned)."""
+    connection = KafkaConnection.of(broker)
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+        admin = KafkaAdminClient(**connection.client_options(), request_timeout_ms=10_000)
     except KafkaError as exc:
-        raise BrokerUnavailable(f"Kafka at {bootstrap} unreachable: {exc}") from None
+        raise BrokerUnavailable(
+            f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
+        ) from None
     try:
         existing = set(admin.list_topics())
         wanted = [
@@ -89,15 +97,15 @@ def create_topics(
 
 
 @contextmanager
-def embedded_broker(topics: Topics, log_path: Path | None = None) -> Iterator[str]:
+def embedded_broker(topics: Topics, log_path: Path | None = None) -> Iterator[KafkaConnection]:
     """Start Tansu, create the topics, yield the bootstrap address; stop it on any exit."""
     port = free_port()
     process = start_tansu(port, log_path)
-    bootstrap = f"127.0.0.1:{port}"
+    connection = KafkaConnection(bootstrap_servers=f"127.0.0.1:{port}")
     try:
-        wait_until_ready(bootstrap, process)
-        create_topics(bootstrap, topics)
-        yield bootstrap
+        wait_until_ready(connection, process)
+        create_topics(connection, topics)
+        yield connection
     finally:
         process.terminate()
         try:

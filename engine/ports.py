@@ -1,12 +1,23 @@
-"""The small interfaces the processing loop talks to; adapters live in state_store/,
-consumers/ and producers/."""
+"""The ports: every interface the processing loop, the relay, the sweeper and the trend watch
+talk to. Adapters implement them in state_store/, consumers/ and producers/; the tests' fakes
+(tests/support/fakes.py) implement them in memory, so the loop's own logic is tested without
+I/O."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from complaintflow.engine.core.batch import BatchChanges, InboundMessage
 from complaintflow.engine.core.complaint import Complaint
+from complaintflow.engine.core.trends import TrendAlert, TrendFigures
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -36,13 +47,68 @@ class Store(Protocol):
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
 
 
+OutboxRow = tuple[int, str, bytes | None, bytes]
+"""(id, topic, key, value) of a message written in a batch's transaction."""
+
+
+class Outbox(Protocol):
+    """Messages written with the state that caused them, waiting for the relay."""
+
+    def unsent(self, partitions: Collection[int], limit: int) -> Sequence[OutboxRow]:
+        """The oldest unsent rows of these inbound partitions, in the order written."""
+        ...
+
+    def mark_sent(self, ids: Collection[int], at: datetime) -> None: ...
+
+    def purge_sent(self, older_than: datetime) -> int:
+        """Delete rows sent before `older_than`; return how many."""
+        ...
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    complaint_id: str
+    key: str
+    due_at: datetime
+
+
+class DueTimers(Protocol):
+    """Timer rows, claimed with expiring leases so that no timer fires twice at once."""
+
+    def claim_due(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[DueTimer]: ...
+
+
 class Publisher(Protocol):
     def publish(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
         """Send (topic, key, value) in order and return once the broker has them all."""
         ...
 
 
+class TrendStore(Protocol):
+    def figures(self, now: datetime, window: timedelta, baseline_windows: int) -> TrendFigures:
+        """Complaint counts for the window ending at `now` and its baseline."""
+        ...
+
+    def record(
+        self,
+        alerts: Sequence[TrendAlert],
+        topic: str,
+        partition_of: Callable[[str], int],
+        at: datetime,
+    ) -> list[TrendAlert]:
+        """Write alerts not written before, each with its outbox row; return the new ones."""
+        ...
+
+
 class Processor(Protocol):
     def process(self, messages: Sequence[InboundMessage]) -> BatchChanges:
         """Apply one polled batch in one transaction; return what it changed."""
+        ...
+
+
+class Relay(Protocol):
+    def drain(self, partitions: Collection[int], budget_s: float = 2.0) -> int:
+        """Publish what the outbox holds for these partitions; return rows published."""
         ...

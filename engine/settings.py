@@ -2,12 +2,52 @@
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, SecretStr
+from pydantic import AwareDatetime, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from complaintflow.workflows.durations import Duration
+
+
+class KafkaConnection(BaseModel, frozen=True):
+    """Where a Kafka client connects and how it proves who it is. Every client the project
+    makes takes its options from here, so a secured cluster needs no code path of its own."""
+
+    bootstrap_servers: str
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_check_hostname: bool = True
+
+    @classmethod
+    def of(cls, where: "KafkaConnection | str") -> "KafkaConnection":
+        """A plain address is a PLAINTEXT connection (the embedded broker, a test's broker)."""
+        return where if isinstance(where, KafkaConnection) else cls(bootstrap_servers=where)
+
+    def client_options(self) -> dict[str, Any]:
+        """kafka-python's keyword arguments for this connection."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+        }
+        if self.security_protocol.startswith("SASL_"):
+            options["sasl_mechanism"] = self.sasl_mechanism or "PLAIN"
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = (
+                None if self.sasl_password is None else self.sasl_password.get_secret_value()
+            )
+        if self.security_protocol.endswith("SSL"):
+            options["ssl_check_hostname"] = self.ssl_check_hostname
+            for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+                value = getattr(self, name)
+                if value is not None:
+                    options[name] = str(value)
+        return options
 
 
 class Settings(BaseSettings):
@@ -16,6 +56,14 @@ class Settings(BaseSettings):
     bootstrap_servers: str | None = Field(
         default=None, description="Kafka bootstrap servers; unset = start the embedded broker"
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_check_hostname: bool = True
     database_url: str = Field(default="sqlite:///complaintflow.db")
     topic_prefix: str = Field(default="complaints", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     workflow: Path | None = None
@@ -43,3 +91,21 @@ class Settings(BaseSettings):
     trend_min_count: int = Field(default=10, ge=1)
     trend_overdue_share: float = Field(default=0.2, gt=0, le=1)
     trend_check_every: Duration = Field(default=timedelta(minutes=1), gt=timedelta(0))
+
+    def kafka(self, bootstrap_servers: str | None = None) -> KafkaConnection:
+        """The connection to `bootstrap_servers` (default: the configured ones) with the
+        configured security; the embedded broker passes its own address."""
+        servers = bootstrap_servers or self.bootstrap_servers
+        if not servers:
+            raise ValueError("no Kafka bootstrap servers configured")
+        return KafkaConnection(
+            bootstrap_servers=servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password,
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+            ssl_check_hostname=self.kafka_ssl_check_hostname,
+        )

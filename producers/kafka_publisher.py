@@ -10,12 +10,13 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from complaintflow.engine.errors import BrokerUnavailable
+from complaintflow.engine.settings import KafkaConnection
 
 
-def producer_for(bootstrap_servers: str, **overrides: object) -> KafkaProducer:
+def producer_for(connection: KafkaConnection, **overrides: object) -> KafkaProducer:
     try:
         return KafkaProducer(
-            bootstrap_servers=bootstrap_servers,
+            **connection.client_options(),
             acks="all",
             linger_ms=2,
             batch_size=256 * 1024,
@@ -25,12 +26,14 @@ def producer_for(bootstrap_servers: str, **overrides: object) -> KafkaProducer:
             **overrides,
         )
     except KafkaError as exc:
-        raise BrokerUnavailable(f"Kafka at {bootstrap_servers} unreachable: {exc}") from None
+        raise BrokerUnavailable(
+            f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
+        ) from None
 
 
 class KafkaPublisher:
-    def __init__(self, bootstrap_servers: str) -> None:
-        self.producer = producer_for(bootstrap_servers)
+    def __init__(self, connection: KafkaConnection) -> None:
+        self.producer = producer_for(connection)
 
     def publish(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
         """Send all, wait for every acknowledgement; any failure raises BrokerUnavailable."""

@@ -10,19 +10,21 @@ import random
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from complaintflow.engine.core.backoff import compute_backoff
 from complaintflow.engine.errors import BrokerUnavailable
-from complaintflow.engine.ports import Publisher
-from complaintflow.engine.service.clock import Clock
-from complaintflow.state_store.outbox_store import RETENTION, SqlAlchemyOutbox
+from complaintflow.engine.ports import Clock, Outbox, Publisher
 
 log = logging.getLogger(__name__)
+
+RETENTION = timedelta(hours=1)
+"""Sent rows are kept this long for inspection, then deleted (history keeps the facts)."""
 
 
 @dataclass
 class OutboxRelay:
-    outbox: SqlAlchemyOutbox
+    outbox: Outbox
     publisher: Publisher
     clock: Clock
     batch: int = 2000

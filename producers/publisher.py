@@ -11,13 +11,16 @@ from types import TracebackType
 
 from complaintflow.engine.core.events import Envelope
 from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.settings import KafkaConnection
 from complaintflow.producers.kafka_publisher import producer_for
 
 
 class ComplaintPublisher:
-    def __init__(self, bootstrap_servers: str, topic_prefix: str = "complaints") -> None:
+    def __init__(
+        self, bootstrap_servers: KafkaConnection | str, topic_prefix: str = "complaints"
+    ) -> None:
         self.topic = Topics(topic_prefix).inbound
-        self.producer = producer_for(bootstrap_servers)
+        self.producer = producer_for(KafkaConnection.of(bootstrap_servers))
 
     def publish(self, event: Envelope) -> None:
         self.publish_raw(event.complaint_id.encode(), event.model_dump_json().encode())

@@ -14,9 +14,7 @@ from datetime import timedelta
 from complaintflow.engine.core.events import timer_fired
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.errors import BrokerUnavailable
-from complaintflow.engine.ports import Publisher
-from complaintflow.engine.service.clock import Clock
-from complaintflow.state_store.timer_store import SqlAlchemyTimers
+from complaintflow.engine.ports import Clock, DueTimers, Publisher
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
@@ -24,7 +22,7 @@ LEASE = timedelta(seconds=30)
 
 @dataclass
 class TimerSweeper:
-    timers: SqlAlchemyTimers
+    timers: DueTimers
     publisher: Publisher
     clock: Clock
     topics: Topics

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from complaintflow.state_store.database import READ_ONLY
+from complaintflow.state_store.history import read_history
 from complaintflow.state_store.models import HistoryRow
-from complaintflow.state_store.unit_of_work import complaints_t, read_history
+from complaintflow.state_store.tables import complaints_t
 
 
 @dataclass(frozen=True)

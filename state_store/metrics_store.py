@@ -20,7 +20,7 @@ from complaintflow.engine.service.worker_metrics import MetricSample
 from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.models import WorkerMetricRow
 from complaintflow.state_store.summary import StoreSummary, summarize
-from complaintflow.state_store.unit_of_work import history_t, timers_t
+from complaintflow.state_store.tables import history_t, timers_t
 
 worker_metrics_t = cast(Table, WorkerMetricRow.__table__)
 STALE_AFTER = timedelta(days=1)

@@ -1,12 +1,12 @@
 """Outbox rows for the relay: unsent rows of the partitions this worker owns, in id order."""
 
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine, delete, select, update
 
 from complaintflow.state_store.database import READ_ONLY
-from complaintflow.state_store.unit_of_work import chunks, outbox_t
+from complaintflow.state_store.tables import chunks, outbox_t
 
 
 class SqlAlchemyOutbox:
@@ -39,6 +39,3 @@ class SqlAlchemyOutbox:
         with self.engine.begin() as connection:
             result = connection.execute(delete(outbox_t).where(outbox_t.c.sent_at < older_than))
             return result.rowcount
-
-
-RETENTION = timedelta(hours=1)

@@ -5,13 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 
 from complaintflow.state_store.database import READ_ONLY
-from complaintflow.state_store.unit_of_work import (
-    aliases_t,
-    complaints_t,
-    history_t,
-    inbox_t,
-    outbox_t,
-)
+from complaintflow.state_store.tables import aliases_t, complaints_t, history_t, inbox_t, outbox_t
 
 
 @dataclass(frozen=True)

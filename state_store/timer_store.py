@@ -6,19 +6,12 @@ FOR UPDATE SKIP LOCKED so concurrent sweepers take disjoint rows; SQLite has one
 time (BEGIN IMMEDIATE), which is equally safe.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, or_, select, update
 
-from complaintflow.state_store.unit_of_work import timers_t
-
-
-@dataclass(frozen=True)
-class DueTimer:
-    complaint_id: str
-    key: str
-    due_at: datetime
+from complaintflow.engine.ports import DueTimer
+from complaintflow.state_store.tables import timers_t
 
 
 class SqlAlchemyTimers:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from complaintflow.engine.core.trends import TrendAlert, TrendFigures
 from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.models import TrendAlertRow
-from complaintflow.state_store.unit_of_work import complaints_t, outbox_t
+from complaintflow.state_store.tables import complaints_t, outbox_t
 
 trend_alerts_t = cast(Table, TrendAlertRow.__table__)
 

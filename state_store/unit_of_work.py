@@ -4,127 +4,28 @@ It rolls back unless `commit` is called. Unique keys (inbox, history version, op
 the version check on complaints turn a race with another worker into `ConcurrencyConflict`.
 """
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Table,
-    bindparam,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.complaint import Complaint
-from complaintflow.engine.core.events import LogEntry
 from complaintflow.engine.errors import ConcurrencyConflict, StoreUnavailable
-from complaintflow.engine.service.clock import Clock
-from complaintflow.state_store.bulk import BulkStatement
-from complaintflow.state_store.database import READ_ONLY
-from complaintflow.state_store.models import (
-    AliasRow,
-    ComplaintRow,
-    HistoryRow,
-    InboxRow,
-    OpenOrderRow,
-    OutboxRow,
-    TimerRow,
+from complaintflow.engine.ports import Clock
+from complaintflow.state_store import batch_statements as stmt
+from complaintflow.state_store.columns import complaint_columns, history_columns
+from complaintflow.state_store.tables import (
+    aliases_t,
+    chunks,
+    complaints_t,
+    inbox_t,
+    open_orders_t,
 )
 
-_CHUNK = 500
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
-T = TypeVar("T")
-
-complaints_t = cast(Table, ComplaintRow.__table__)
-history_t = cast(Table, HistoryRow.__table__)
-inbox_t = cast(Table, InboxRow.__table__)
-outbox_t = cast(Table, OutboxRow.__table__)
-timers_t = cast(Table, TimerRow.__table__)
-aliases_t = cast(Table, AliasRow.__table__)
-open_orders_t = cast(Table, OpenOrderRow.__table__)
-
-_insert_complaints = BulkStatement(insert(complaints_t))
-_insert_inbox = BulkStatement(insert(inbox_t))
-_insert_history = BulkStatement(insert(history_t))
-_insert_outbox = BulkStatement(
-    insert(outbox_t).values({c.name: bindparam(c.name) for c in outbox_t.c if c.name != "id"})
-)
-_insert_timers = BulkStatement(insert(timers_t))
-_insert_aliases = BulkStatement(insert(aliases_t))
-_insert_open_orders = BulkStatement(insert(open_orders_t))
-# set once when the complaint is received; leaving them out of the update spares SQLite the
-# upkeep of the primary key and of the indexes on them
-_FIXED_AT_RECEIPT = {"complaint_id", "customer_id", "order_id", "received_at"}
-_update_complaint = BulkStatement(
-    update(complaints_t)
-    .where(
-        complaints_t.c.complaint_id == bindparam("expected_id"),
-        complaints_t.c.version == bindparam("expected_version"),
-    )
-    .values({c.name: bindparam(c.name) for c in complaints_t.c if c.name not in _FIXED_AT_RECEIPT})
-)
-_delete_fired_timers = BulkStatement(
-    delete(timers_t).where(
-        timers_t.c.complaint_id == bindparam("fired_id"),
-        timers_t.c.key == bindparam("fired_key"),
-        timers_t.c.due_at == bindparam("fired_due", type_=timers_t.c.due_at.type),
-    )
-)
-_delete_timers = BulkStatement(
-    delete(timers_t).where(
-        timers_t.c.complaint_id == bindparam("t_id"), timers_t.c.key == bindparam("t_key")
-    )
-)
-
-
-def chunks(items: Collection[T], size: int = _CHUNK) -> Iterator[list[T]]:
-    ordered = list(items)
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
-
-
-def complaint_columns(c: Complaint, now: datetime) -> dict[str, Any]:
-    return {
-        "complaint_id": c.complaint_id,
-        "state": c.state,
-        "version": c.version,
-        "workflow_version": c.workflow_version,
-        "priority": c.priority.value,
-        "department": c.department.value,
-        "escalation_level": None if c.escalation_level is None else c.escalation_level.value,
-        "category": c.category.value,
-        "channels": ",".join(c.channels),
-        "customer_id": c.customer_id,
-        "order_id": c.order_id,
-        "received_at": c.received_at,
-        "first_response_at": c.first_response_at,
-        "resolved_at": c.resolved_at,
-        "overdue": c.overdue,
-        "reopen_count": c.reopen_count,
-        "aggregate": c.model_dump_json(),
-        "updated_at": now,
-    }
-
-
-def history_columns(e: LogEntry, now: datetime) -> dict[str, Any]:
-    return {
-        "complaint_id": e.complaint_id,
-        "version": e.version,
-        "event_id": str(e.event_id),
-        "type": e.type.value,
-        "state": e.state,
-        "occurred_at": e.occurred_at,
-        "source": e.source,
-        "payload": e.payload,
-        "recorded_at": now,
-    }
 
 
 class SqlAlchemyUnitOfWork:
@@ -199,7 +100,7 @@ class SqlAlchemyUnitOfWork:
             if changes.loaded_versions[cid] is None
         ]
         if new:
-            _insert_complaints.execute(connection, new)
+            stmt.insert_complaints.execute(connection, new)
         updates = [  # in id order, so two batches lock shared complaints in the same order
             {**complaint_columns(c, now), "expected_id": cid, "expected_version": expected}
             for cid, c in sorted(changes.complaints.items())
@@ -208,7 +109,7 @@ class SqlAlchemyUnitOfWork:
         if updates:
             self._update_complaints(updates)
         if changes.inbox:
-            _insert_inbox.execute(
+            stmt.insert_inbox.execute(
                 connection,
                 [
                     {
@@ -221,9 +122,11 @@ class SqlAlchemyUnitOfWork:
                 ],
             )
         if changes.history:
-            _insert_history.execute(connection, [history_columns(e, now) for e in changes.history])
+            stmt.insert_history.execute(
+                connection, [history_columns(e, now) for e in changes.history]
+            )
         if changes.outbox:
-            _insert_outbox.execute(
+            stmt.insert_outbox.execute(
                 connection,
                 [
                     {
@@ -239,7 +142,7 @@ class SqlAlchemyUnitOfWork:
             )
         self._write_timers(changes)
         if changes.aliases:
-            _insert_aliases.execute(
+            stmt.insert_aliases.execute(
                 connection,
                 [{"merged_id": m, "complaint_id": c} for m, c in changes.aliases.items()],
             )
@@ -248,9 +151,9 @@ class SqlAlchemyUnitOfWork:
     def _update_complaints(self, updates: list[dict[str, Any]]) -> None:
         """One executemany; the summed row count tells whether any version had moved on."""
         if self.connection.dialect.supports_sane_multi_rowcount:
-            changed = _update_complaint.execute(self.connection, updates)
+            changed = stmt.update_complaint.execute(self.connection, updates)
         else:
-            changed = sum(_update_complaint.execute(self.connection, [row]) for row in updates)
+            changed = sum(stmt.update_complaint.execute(self.connection, [row]) for row in updates)
         if changed != len(updates):
             raise ConcurrencyConflict(
                 f"{len(updates) - changed} of {len(updates)} complaints changed since read"
@@ -258,7 +161,7 @@ class SqlAlchemyUnitOfWork:
 
     def _write_timers(self, changes: BatchChanges) -> None:
         if changes.timers_fired:
-            _delete_fired_timers.execute(
+            stmt.delete_fired_timers.execute(
                 self.connection,
                 [
                     {"fired_id": cid, "fired_key": key, "fired_due": due}
@@ -273,11 +176,11 @@ class SqlAlchemyUnitOfWork:
             if changes.loaded_versions.get(cid) is not None
         )
         if touched:
-            _delete_timers.execute(
+            stmt.delete_timers.execute(
                 self.connection, [{"t_id": cid, "t_key": key} for cid, key in touched]
             )
         if changes.timers_set:
-            _insert_timers.execute(
+            stmt.insert_timers.execute(
                 self.connection,
                 [
                     {
@@ -314,7 +217,7 @@ class SqlAlchemyUnitOfWork:
         for (customer, order), cid in changes.closed_orders.items():
             closed.append({"p_customer": customer, "p_order": order, "p_was": cid})
         if new:
-            _insert_open_orders.execute(
+            stmt.insert_open_orders.execute(
                 self.connection,
                 [
                     {
@@ -366,22 +269,3 @@ class SqlAlchemyStore:
             if connection.in_transaction():
                 connection.rollback()
             connection.close()
-
-    def history(self, complaint_id: str) -> Sequence[HistoryRow]:
-        """One complaint's history in version order (merged ids resolve to their target)."""
-        with self.engine.connect().execution_options(**READ_ONLY) as connection:
-            return read_history(connection, complaint_id)
-
-
-def read_history(connection: Connection, complaint_id: str) -> list[HistoryRow]:
-    """The query behind `complaintflow timeline` and GET /complaints/{id}, on the caller's
-    connection so that a caller can read more in the same transaction."""
-    target = connection.scalar(
-        select(aliases_t.c.complaint_id).where(aliases_t.c.merged_id == complaint_id)
-    )
-    rows = connection.execute(
-        select(history_t)
-        .where(history_t.c.complaint_id == (target or complaint_id))
-        .order_by(history_t.c.version)
-    )
-    return [HistoryRow(**row._mapping) for row in rows]

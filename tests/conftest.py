@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from complaintflow.engine.core.workflow import Workflow, load_workflow
+from complaintflow.engine.bootstrap import load_workflow
+from complaintflow.engine.core.workflow import Workflow
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -14,10 +14,12 @@ from typing import Any
 from builders import MONDAY_9
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from complaintflow.engine.bootstrap import build_worker
 from complaintflow.engine.core.topics import Topics
-from complaintflow.engine.service.clock import Clock, FixedClock
+from complaintflow.engine.ports import Clock
+from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.service.worker import Worker
-from complaintflow.engine.settings import Settings
+from complaintflow.engine.settings import KafkaConnection, Settings
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
@@ -73,8 +75,12 @@ def running_worker(  # the clock stands at the test events' time unless a test m
     settings: Settings, bootstrap: str, clock: Clock | None = None
 ) -> Iterator[Worker]:
     stop = threading.Event()
-    worker = Worker(
-        settings, bootstrap, stop, clock=clock or FixedClock(MONDAY_9), sweep_every_s=0.2
+    worker = build_worker(
+        settings,
+        KafkaConnection.of(bootstrap),
+        stop,
+        clock=clock or FixedClock(MONDAY_9),
+        sweep_every_s=0.2,
     )
     errors: list[BaseException] = []
 

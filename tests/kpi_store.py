@@ -14,7 +14,7 @@ from uuid import NAMESPACE_URL, uuid5
 from sqlalchemy import insert
 
 from complaintflow.state_store.database import open_engine
-from complaintflow.state_store.unit_of_work import complaints_t, history_t
+from complaintflow.state_store.tables import complaints_t, history_t
 
 CST = timezone(timedelta(hours=8))
 

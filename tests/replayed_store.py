@@ -9,13 +9,9 @@ from sqlalchemy import insert
 
 from complaintflow.engine.core.replay import ReplayResult, replay
 from complaintflow.engine.core.workflow import Workflow
+from complaintflow.state_store.columns import complaint_columns, history_columns
 from complaintflow.state_store.database import open_engine
-from complaintflow.state_store.unit_of_work import (
-    complaint_columns,
-    complaints_t,
-    history_columns,
-    history_t,
-)
+from complaintflow.state_store.tables import complaints_t, history_t
 
 RECORDED_AT = datetime(2030, 1, 1, tzinfo=UTC)
 

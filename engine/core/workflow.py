@@ -1,7 +1,6 @@
 """A workflow ready for decisions: definition, transition table, calendars, checked guards."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from complaintflow.engine.core.business_time import BusinessCalendar
 from complaintflow.engine.core.complaint import Complaint
@@ -10,7 +9,6 @@ from complaintflow.engine.core.guards import GUARDS
 from complaintflow.engine.core.outcome import Refusal
 from complaintflow.engine.errors import WorkflowError
 from complaintflow.workflows.definition import WorkflowDefinition
-from complaintflow.workflows.loading import read_definition
 from complaintflow.workflows.machine import TransitionTable, build_machine, transition_table
 
 
@@ -56,8 +54,3 @@ def compile_workflow(definition: WorkflowDefinition) -> Workflow:
     table = transition_table(build_machine(definition))
     calendars = {name: BusinessCalendar(spec) for name, spec in definition.calendars.items()}
     return Workflow(definition=definition, table=table, calendars=calendars)
-
-
-def load_workflow(path: Path | None = None) -> Workflow:
-    """The workflow in `path`, or the built-in one."""
-    return compile_workflow(read_definition(path))

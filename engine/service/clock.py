@@ -6,13 +6,8 @@ a demo or drill sees a day of deadlines, warnings and escalations in minutes.
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current instant, timezone-aware."""
-        ...
+from complaintflow.engine.ports import Clock
 
 
 class SystemClock:

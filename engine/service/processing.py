@@ -21,8 +21,7 @@ from complaintflow.engine.core.batch import (
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.errors import ConcurrencyConflict
-from complaintflow.engine.ports import Store
-from complaintflow.engine.service.clock import Clock
+from complaintflow.engine.ports import Clock, Store
 
 MAX_ATTEMPTS = 5
 log = logging.getLogger(__name__)

@@ -3,42 +3,23 @@
 by the relay once, whichever worker found them first)."""
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
 
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.trends import (
     TrendAlert,
-    TrendFigures,
     TrendThresholds,
     period_start,
     trend_alerts,
 )
-from complaintflow.engine.service.clock import Clock
+from complaintflow.engine.ports import Clock, TrendStore
 from complaintflow.engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
 HANDLED_STATES = frozenset({"resolved", "revisited"})
 """States in which a complaint no longer counts as open (besides the workflow's final ones)."""
-
-
-class TrendStore(Protocol):
-    def figures(self, now: datetime, window: timedelta, baseline_windows: int) -> TrendFigures:
-        """Complaint counts for the window ending at `now` and its baseline."""
-        ...
-
-    def record(
-        self,
-        alerts: Sequence[TrendAlert],
-        topic: str,
-        partition_of: Callable[[str], int],
-        at: datetime,
-    ) -> list[TrendAlert]:
-        """Write alerts not written before, each with its outbox row; return the new ones."""
-        ...
 
 
 def thresholds_from(settings: Settings) -> TrendThresholds:

@@ -11,7 +11,7 @@ from sqlalchemy.sql.expression import UpdateBase
 
 from complaintflow.state_store.bulk import BulkStatement
 from complaintflow.state_store.database import open_engine
-from complaintflow.state_store.unit_of_work import complaints_t, history_t, outbox_t
+from complaintflow.state_store.tables import complaints_t, history_t, outbox_t
 
 # a local time with an offset, on the day Berlin's clocks go forward
 BERLIN = datetime(2025, 3, 30, 3, 30, 0, 123456, tzinfo=ZoneInfo("Europe/Berlin"))

@@ -11,6 +11,7 @@ from complaintflow.consumers.kafka_loop import consumer_for
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.entrypoints.http.metrics import StoreCollector
 from complaintflow.engine.service.clock import FixedClock
+from complaintflow.engine.settings import KafkaConnection
 from complaintflow.state_store.database import open_engine
 
 
@@ -30,7 +31,7 @@ def test_lag_is_what_the_group_has_not_committed(
     group = f"{topics.prefix}-workers"
     for n in range(5):  # one request each: the embedded broker gives a batch one offset
         publish(broker, topics.inbound, [(f"C-{n}".encode(), b"{}")])
-    lag = ConsumerLag(broker, group, topics.inbound)
+    lag = ConsumerLag(KafkaConnection.of(broker), group, topics.inbound)
     collector = StoreCollector(
         open_engine(sqlite_url), FixedClock(MONDAY_9), lag.by_partition, topics.inbound
     )
@@ -42,7 +43,7 @@ def test_lag_is_what_the_group_has_not_committed(
             (topics.inbound, str(p)) for p in range(4)
         }
         # When the group consumes them and commits
-        consumer = consumer_for(broker, group)
+        consumer = consumer_for(KafkaConnection.of(broker), group)
         consumer.subscribe([topics.inbound])
         seen: list[Any] = []
 
@@ -62,7 +63,7 @@ def test_lag_is_what_the_group_has_not_committed(
 
 
 def test_an_unreachable_broker_shows_as_lag_down(sqlite_url: str) -> None:
-    lag = ConsumerLag("127.0.0.1:1", "nobody", "complaints.inbound")
+    lag = ConsumerLag(KafkaConnection.of("127.0.0.1:1"), "nobody", "complaints.inbound")
     collector = StoreCollector(
         open_engine(sqlite_url), FixedClock(MONDAY_9), lag.by_partition, "complaints.inbound"
     )

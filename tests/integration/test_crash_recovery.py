@@ -19,10 +19,10 @@ from complaintflow.engine.core.outcome import Refusal
 from complaintflow.engine.core.replay import replay
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
-from complaintflow.producers.sample_day import sample_day
+from complaintflow.engine.entrypoints.cli.sample_day import sample_day
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
-from complaintflow.state_store.unit_of_work import aliases_t, complaints_t, history_t
+from complaintflow.state_store.tables import aliases_t, complaints_t, history_t
 
 # the clock stands (almost) still where the day starts: no timer comes due mid-test
 DAY_START = "2025-07-15T08:00:00+08:00"

@@ -12,7 +12,7 @@ from complaintflow.consumers.consumer_lag import ConsumerLag
 from complaintflow.engine.core.replay import replay
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
-from complaintflow.engine.settings import Settings
+from complaintflow.engine.settings import KafkaConnection, Settings
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
 
@@ -182,7 +182,7 @@ def test_a_worker_stopped_cleanly_leaves_nothing_to_redeliver(
     with running_worker(config, broker):
         read_topic(broker, topics.events, sum(len(h) for h in expected.history.values()))
     # Then its group's committed offsets are at the end of every partition
-    lag = ConsumerLag(broker, config.group_id, topics.inbound)
+    lag = ConsumerLag(KafkaConnection.of(broker), config.group_id, topics.inbound)
     try:
         assert lag.by_partition() == {p: 0 for p in range(4)}
     finally:

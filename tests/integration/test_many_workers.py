@@ -27,12 +27,7 @@ from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.settings import Settings
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
-from complaintflow.state_store.unit_of_work import (
-    aliases_t,
-    complaints_t,
-    history_t,
-    timers_t,
-)
+from complaintflow.state_store.tables import aliases_t, complaints_t, history_t, timers_t
 
 BURST = 10_000
 # A P4 complaint's first response is due 10 min after receipt, warned at 8 min: a clock

@@ -10,11 +10,11 @@ from playwright.sync_api import Locator, sync_playwright
 from replayed_store import store_replayed
 
 from complaintflow.engine.core.workflow import Workflow
+from complaintflow.engine.entrypoints.cli.sample_day import sample_day
 from complaintflow.engine.reporting.html import render_html
 from complaintflow.engine.reporting.kpi import report_request
-from complaintflow.producers.sample_day import sample_day
 from complaintflow.state_store.database import open_engine
-from complaintflow.state_store.kpi_queries import compute_report
+from complaintflow.state_store.kpi.queries import compute_report
 
 CHROMIUM = "/usr/bin/chromium"
 CHARTS = [

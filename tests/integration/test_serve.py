@@ -33,7 +33,8 @@ from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
 from complaintflow.state_store.schema import upgrade
-from complaintflow.state_store.unit_of_work import SqlAlchemyStore, outbox_t, timers_t
+from complaintflow.state_store.tables import outbox_t, timers_t
+from complaintflow.state_store.unit_of_work import SqlAlchemyStore
 
 TOKEN = "ops-token-0123456789abcdef"
 SERVED_AT = MONDAY_9 + timedelta(minutes=10)  # the service's clock starts here

@@ -13,7 +13,9 @@ from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.errors import ConcurrencyConflict
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.state_store.database import open_engine
-from complaintflow.state_store.unit_of_work import SqlAlchemyStore, complaints_t
+from complaintflow.state_store.history import complaint_history
+from complaintflow.state_store.tables import complaints_t
+from complaintflow.state_store.unit_of_work import SqlAlchemyStore
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ def test_committed_work_reads_back_whole(store: SqlAlchemyStore, workflow: Workf
         assert uow.load(["C-1"]) == changes.complaints
         assert uow.seen(["evt-C-1", "evt-other"]) == {"evt-C-1"}
         assert uow.open_orders([("U1", "O1"), ("U1", "O2")]) == {("U1", "O1"): "C-1"}
-    rows = store.history("C-1")
+    rows = complaint_history(store.engine, "C-1")
     assert [(r.version, r.type, r.state) for r in rows] == [
         (1, "complaint.received", "received"),
         (2, "complaint.graded", "graded"),

@@ -11,7 +11,7 @@ from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.settings import Settings
 from complaintflow.state_store.database import open_engine
-from complaintflow.state_store.unit_of_work import timers_t
+from complaintflow.state_store.tables import timers_t
 
 VIP_SOCIAL_REFUND = {
     "customer_id": "U9",

@@ -19,8 +19,9 @@ from complaintflow.engine.settings import Settings
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
 from complaintflow.state_store.summary import summarize
+from complaintflow.state_store.tables import outbox_t
 from complaintflow.state_store.trend_store import SqlAlchemyTrends
-from complaintflow.state_store.unit_of_work import SqlAlchemyStore, outbox_t
+from complaintflow.state_store.unit_of_work import SqlAlchemyStore
 
 NOON = MONDAY_9 + timedelta(hours=3)
 HOUR = timedelta(hours=1)

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.events import INBOUND_TYPES, Envelope
 from complaintflow.engine.core.outcome import Refusal
 from complaintflow.engine.core.replay import ReplayResult, replay
-from complaintflow.engine.core.workflow import load_workflow
 
 WORKFLOW = load_workflow()
 DEFINITION = WORKFLOW.definition

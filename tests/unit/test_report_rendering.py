@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from complaintflow.engine.entrypoints.cli.report import ReportInputError, parse_moment
+from complaintflow.engine.reporting.period import PeriodError, parse_moment
 from complaintflow.engine.reporting.rows import duration, nps, share
 from complaintflow.engine.reporting.svg import Bar, bar_chart, column_chart
 
@@ -42,7 +42,7 @@ def test_a_date_is_its_midnight_in_the_report_time_zone() -> None:
 
 
 def test_a_bound_that_is_not_a_date_says_what_is_expected() -> None:
-    with pytest.raises(ReportInputError, match="--since 'yesterday': expected YYYY-MM-DD"):
+    with pytest.raises(PeriodError, match="--since 'yesterday': expected YYYY-MM-DD"):
         parse_moment("yesterday", SHANGHAI, "--since")
 
 

@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from builders import MONDAY_9, Story, event
 
+from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.decision import decide
 from complaintflow.engine.core.events import INBOUND_TYPES
-from complaintflow.engine.core.workflow import Workflow, load_workflow
+from complaintflow.engine.core.workflow import Workflow
 
 T = MONDAY_9
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from complaintflow.engine.core.workflow import load_workflow
+from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.errors import WorkflowError
 
 DEFAULT = resources.files("complaintflow.workflows").joinpath("default.toml").read_text("utf-8")

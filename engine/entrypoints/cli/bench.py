@@ -17,19 +17,24 @@ import typer
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from rich.table import Table
 
+from complaintflow.engine.bootstrap import (
+    broker,
+    kafka_consumer,
+    kafka_producer,
+    load_workflow,
+    open_database,
+)
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.draft import ENGINE_SOURCE
 from complaintflow.engine.core.events import ComplaintReceived
 from complaintflow.engine.core.outcome import Refusal
 from complaintflow.engine.core.replay import replay
 from complaintflow.engine.core.topics import Topics
-from complaintflow.engine.core.workflow import load_workflow
 from complaintflow.engine.embedded_broker import create_topics
 from complaintflow.engine.entrypoints.cli.app import BootstrapOption, app, console, settings_from
-from complaintflow.engine.entrypoints.cli.worker import broker_for
+from complaintflow.engine.entrypoints.cli.sample_day import DAY_START, sample_day
 from complaintflow.engine.errors import ComplaintflowError
-from complaintflow.producers.sample_day import DAY_START, sample_day
-from complaintflow.state_store.database import open_engine
+from complaintflow.engine.settings import KafkaConnection
 from complaintflow.state_store.schema import upgrade
 
 Keyed = tuple[bytes | None, bytes, str | None]
@@ -71,14 +76,13 @@ def _logged_ids(lines: list[bytes]) -> set[str]:
     }
 
 
-def _producer(bootstrap: str) -> KafkaProducer:
-    return KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=512 * 1024)
+def _producer(connection: KafkaConnection) -> KafkaProducer:
+    """kafka-python's own defaults but for batching: the raw ceiling is what it can carry."""
+    return kafka_producer(connection, linger_ms=5, batch_size=512 * 1024)
 
 
-def _assigned_consumer(bootstrap: str, topic: str) -> KafkaConsumer:
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_bytes=32 * 1024 * 1024
-    )
+def _assigned_consumer(connection: KafkaConnection, topic: str) -> KafkaConsumer:
+    consumer = kafka_consumer(connection, fetch_max_bytes=32 * 1024 * 1024)
     deadline = time.monotonic() + 30
     while not (partitions := consumer.partitions_for_topic(topic)):
         if time.monotonic() > deadline:
@@ -90,7 +94,9 @@ def _assigned_consumer(bootstrap: str, topic: str) -> KafkaConsumer:
 
 
 def raw_ceiling(
-    bootstrap: str, topics: Topics, messages: list[tuple[bytes | None, bytes, str | None]]
+    bootstrap: KafkaConnection,
+    topics: Topics,
+    messages: list[tuple[bytes | None, bytes, str | None]],
 ) -> dict[str, float]:
     """kafka-python alone on the same messages: produce, then consume + produce, no engine."""
     source, sink = f"{topics.prefix}.bench-raw", f"{topics.prefix}.bench-raw-out"
@@ -137,7 +143,7 @@ def _peak_rss_mib(pid: int) -> float:
 class _LogWatcher(threading.Thread):
     """Follows complaints.events and notes when each inbound event_id first appears."""
 
-    def __init__(self, bootstrap: str, topic: str, wanted: set[str]) -> None:
+    def __init__(self, bootstrap: KafkaConnection, topic: str, wanted: set[str]) -> None:
         super().__init__(daemon=True)
         self.consumer = _assigned_consumer(bootstrap, topic)
         self.wanted = set(wanted)
@@ -171,9 +177,9 @@ def bench(
     lines = sample_day(complaints=complaints, seed=23)
     messages = _keyed(lines)
     applied_ids = _logged_ids(lines)
-    with tempfile.TemporaryDirectory() as workdir, broker_for(settings) as bootstrap:
+    with tempfile.TemporaryDirectory() as workdir, broker(settings) as bootstrap:
         database_url = f"sqlite:///{workdir}/bench.db"
-        upgrade(open_engine(database_url))
+        upgrade(open_database(settings.model_copy(update={"database_url": database_url})))
         ceiling = raw_ceiling(bootstrap, topics, messages)
         worker = subprocess.Popen(
             [
@@ -182,7 +188,7 @@ def bench(
                 "complaintflow.engine",
                 "run",
                 "--bootstrap-servers",
-                bootstrap,
+                bootstrap.bootstrap_servers,
                 "--database-url",
                 database_url,
                 "--topic-prefix",
@@ -235,7 +241,7 @@ def _wait_for_log(
             )
 
 
-def _warm_up(bootstrap: str, topics: Topics, worker: subprocess.Popen[bytes]) -> None:
+def _warm_up(bootstrap: KafkaConnection, topics: Topics, worker: subprocess.Popen[bytes]) -> None:
     """Wait until the worker has joined its group and applied one event."""
     first = next(
         e for e in map(decode_event, sample_day(complaints=1)) if isinstance(e, ComplaintReceived)

@@ -11,6 +11,7 @@ from complaintflow.engine.entrypoints.cli import (  # noqa: F401 - importing reg
     report,
     serve,
     worker,
+    workflow,
 )
 from complaintflow.engine.entrypoints.cli.app import app, errors
 from complaintflow.engine.errors import ComplaintflowError

@@ -5,9 +5,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
+from complaintflow.engine.bootstrap import (
+    complaint_publisher,
+    kafka_consumer,
+    open_database,
+    open_store,
+    require_kafka,
+)
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.outcome import Refusal
 from complaintflow.engine.core.topics import Topics
@@ -23,20 +31,8 @@ from complaintflow.engine.entrypoints.cli.app import (
     settings_from,
 )
 from complaintflow.engine.errors import BrokerUnavailable, ComplaintNotFound
-from complaintflow.engine.service.clock import SystemClock
-from complaintflow.producers.publisher import ComplaintPublisher
-from complaintflow.state_store.database import open_engine
+from complaintflow.state_store.history import complaint_history
 from complaintflow.state_store.schema import upgrade
-from complaintflow.state_store.unit_of_work import SqlAlchemyStore
-
-
-def require_bootstrap(bootstrap: str | None) -> str:
-    if not bootstrap:
-        raise BrokerUnavailable(
-            "no broker configured: pass --bootstrap-servers or set COMPLAINTFLOW_BOOTSTRAP_SERVERS "
-            "(`complaintflow broker` starts one)"
-        )
-    return bootstrap
 
 
 @app.command()
@@ -53,11 +49,11 @@ def publish(
     Lines that fail the contract are reported and skipped (exit status 1), unless --raw.
     """
     settings = settings_from(bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix)
-    bootstrap = require_bootstrap(settings.bootstrap_servers)
+    connection = require_kafka(settings)
     lines = read_lines(file)
     bad = 0
     sent = 0
-    with ComplaintPublisher(bootstrap, settings.topic_prefix) as publisher:
+    with complaint_publisher(connection, settings) as publisher:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -85,14 +81,14 @@ def tail(
 ) -> None:
     """Follow complaints.events: time, complaint, version, type, state."""
     settings = settings_from(bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix)
-    bootstrap = require_bootstrap(settings.bootstrap_servers)
+    connection = require_kafka(settings)
     topic = Topics(settings.topic_prefix).events
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_consumer(connection)
     partitions = [
         TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
     ]
     if not partitions:
-        raise BrokerUnavailable(f"topic {topic} does not exist on {bootstrap}")
+        raise BrokerUnavailable(f"topic {topic} does not exist on {connection.bootstrap_servers}")
     consumer.assign(partitions)
     if from_beginning:
         consumer.seek_to_beginning()
@@ -128,10 +124,10 @@ def timeline(
 ) -> None:
     """One complaint's history from the store, version by version."""
     settings = settings_from(database_url=database_url)
-    store = SqlAlchemyStore(open_engine(settings.database_url), SystemClock())
-    rows = store.history(complaint_id)
+    rows = complaint_history(open_store(settings), complaint_id)
     if not rows:
-        raise ComplaintNotFound(f"complaint {complaint_id} not found in {settings.database_url}")
+        database = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise ComplaintNotFound(f"complaint {complaint_id} not found in {database}")
     table = Table(title=f"Complaint {rows[0].complaint_id}")
     for column in ("v", "occurred_at", "type", "state", "source", "payload"):
         table.add_column(column, overflow="fold")
@@ -151,5 +147,5 @@ def timeline(
 def db_upgrade(database_url: DatabaseOption = None) -> None:
     """Migrate the database to the newest schema (Alembic head)."""
     settings = settings_from(database_url=database_url)
-    revision = upgrade(open_engine(settings.database_url))
+    revision = upgrade(open_database(settings))
     console.print(f"database at revision {revision}")

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.replay import ReplayResult, replay
-from complaintflow.engine.core.workflow import load_workflow
 from complaintflow.engine.entrypoints.cli.app import (
     WorkflowOption,
     app,

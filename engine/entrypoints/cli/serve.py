@@ -9,7 +9,8 @@ from fastapi import HTTPException
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from complaintflow.engine.core.workflow import Workflow, load_workflow
+from complaintflow.engine.bootstrap import build_http_app, load_workflow
+from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.entrypoints.cli.app import (
     DatabaseOption,
     GroupOption,
@@ -19,9 +20,10 @@ from complaintflow.engine.entrypoints.cli.app import (
     console,
     settings_from,
 )
-from complaintflow.engine.entrypoints.cli.report import ReportInputError, build_report
-from complaintflow.engine.entrypoints.http.app import ReportBuilder, create_app
+from complaintflow.engine.entrypoints.cli.report import build_report
+from complaintflow.engine.entrypoints.http.app import ReportBuilder
 from complaintflow.engine.errors import ComplaintflowError
+from complaintflow.engine.reporting.period import PeriodError
 
 
 def kpi_report(workflow: Workflow) -> ReportBuilder:
@@ -30,9 +32,10 @@ def kpi_report(workflow: Workflow) -> ReportBuilder:
 
     def build(engine: Engine, since: str | None, until: str | None) -> dict[str, Any]:
         try:
-            return build_report(engine, workflow, since, until).model_dump(mode="json")
-        except ReportInputError as exc:
+            report = build_report(engine, workflow, since, until, names=("since", "until"))
+        except PeriodError as exc:
             raise HTTPException(422, str(exc)) from None
+        return report.model_dump(mode="json")
 
     return build
 
@@ -96,7 +99,7 @@ def serve(
             f"refusing to serve on {settings.serve_host} without a token: set "
             "COMPLAINTFLOW_SERVE_TOKEN (or --token), or bind to 127.0.0.1"
         )
-    service = create_app(settings, report=kpi_report(load_workflow(settings.workflow)))
+    service = build_http_app(settings, report=kpi_report(load_workflow(settings.workflow)))
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     console.print(
         f"serving {database} on http://{settings.serve_host}:{settings.serve_port}",

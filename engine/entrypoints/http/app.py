@@ -27,11 +27,10 @@ from complaintflow.engine.core.events import COMPLAINT_ID_PATTERN
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.entrypoints.http.metrics import StoreCollector
 from complaintflow.engine.errors import StoreUnavailable, describe_errors
-from complaintflow.engine.service.clock import Clock
-from complaintflow.engine.service.worker import clock_for
+from complaintflow.engine.ports import Clock
 from complaintflow.engine.settings import Settings
 from complaintflow.state_store.complaint_view import ComplaintView, complaint_view
-from complaintflow.state_store.database import READ_ONLY, open_engine
+from complaintflow.state_store.database import READ_ONLY
 from complaintflow.state_store.schema import head, head_mismatch
 
 ReportBuilder = Callable[[Engine, str | None, str | None], dict[str, Any]]
@@ -88,16 +87,18 @@ def bearer_matches(authorization: str | None, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
-def create_app(settings: Settings, report: ReportBuilder, clock: Clock | None = None) -> FastAPI:
-    """The service for `settings`; `report` builds GET /report (the KPI report module)."""
-    engine = open_engine(settings.database_url)
-    clock = clock or clock_for(settings)
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    report: ReportBuilder,
+    clock: Clock,
+    lag: ConsumerLag | None = None,
+) -> FastAPI:
+    """The service on `engine` (disposed when it stops); `report` builds GET /report, `lag`
+    reads the workers' consumer lag for /metrics."""
     token = None if settings.serve_token is None else settings.serve_token.get_secret_value()
     wanted_revision = head(engine)
     inbound = Topics(settings.topic_prefix).inbound
-    lag = None
-    if settings.bootstrap_servers:
-        lag = ConsumerLag(settings.bootstrap_servers, settings.group_id, inbound)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         StoreCollector(engine, clock, lag=lag.by_partition if lag else None, topic=inbound)

@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
 from complaintflow.engine.errors import BrokerUnavailable
-from complaintflow.engine.service.clock import Clock
+from complaintflow.engine.ports import Clock
 from complaintflow.engine.service.worker_metrics import MetricSample
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics, store_figures
 

@@ -14,7 +14,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from complaintflow.engine.reporting.kpi import RESOLVED_STATES, ReportRequest
-from complaintflow.state_store.unit_of_work import complaints_t, history_t
+from complaintflow.state_store.tables import complaints_t, history_t
 
 _UNIX_EPOCH_JULIAN_DAY = 2440587.5
 AnyRow = Row[*tuple[Any, ...]]

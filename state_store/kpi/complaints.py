@@ -12,7 +12,7 @@ from sqlalchemy.sql import ColumnElement, FromClause
 
 from complaintflow.engine.core.vocabulary import Channel, DeadlineName, EventType
 from complaintflow.engine.reporting.kpi import Bucket, Count, ReportRequest
-from complaintflow.state_store.kpi_sql import (
+from complaintflow.state_store.kpi.sql import (
     AnyRow,
     count_where,
     is_resolved,
@@ -23,7 +23,7 @@ from complaintflow.state_store.kpi_sql import (
     ratio,
     seconds_between,
 )
-from complaintflow.state_store.unit_of_work import history_t
+from complaintflow.state_store.tables import history_t
 
 
 def _handling_s(c: FromClause) -> ColumnElement[Any]:

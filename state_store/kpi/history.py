@@ -14,7 +14,7 @@ from sqlalchemy.sql import ColumnElement, FromClause
 
 from complaintflow.engine.core.vocabulary import EventType
 from complaintflow.engine.reporting.kpi import Count, DepartmentLatency, ReportRequest
-from complaintflow.state_store.kpi_sql import (
+from complaintflow.state_store.kpi.sql import (
     AnyRow,
     count_where,
     epoch_ms,
@@ -28,7 +28,7 @@ from complaintflow.state_store.kpi_sql import (
     seconds,
     seconds_between,
 )
-from complaintflow.state_store.unit_of_work import history_t
+from complaintflow.state_store.tables import history_t
 
 ESCALATED = EventType.COMPLAINT_ESCALATED.value
 REQUESTED = EventType.COLLABORATION_REQUESTED.value

@@ -25,8 +25,9 @@ from complaintflow.engine.reporting.kpi import (
     ReportRequest,
     Volume,
 )
-from complaintflow.state_store import kpi_complaints, kpi_history
 from complaintflow.state_store.database import READ_ONLY, is_sqlite
+from complaintflow.state_store.kpi import complaints as kpi_complaints
+from complaintflow.state_store.kpi import history as kpi_history
 
 
 def compute_report(engine: Engine, request: ReportRequest) -> KpiReport:

@@ -1,0 +1,233 @@
+"""The one wiring place: the worker, the HTTP service and every CLI command get their
+adapters (database engines, Kafka clients, stores, the workflow, the clock) from here, built
+from one `Settings`. No other module constructs an engine, a Kafka client or a unit of work,
+so a setting (a secured Kafka connection, a pool size) is applied everywhere or nowhere."""
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from kafka import KafkaConsumer, KafkaProducer
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from complaintflow.consumers.consumer_lag import ConsumerLag
+from complaintflow.consumers.kafka_loop import (
+    InboundLoop,
+    consumer_for,
+    inbound_partitions,
+    partitioner,
+)
+from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.core.workflow import Workflow, compile_workflow
+from complaintflow.engine.embedded_broker import create_topics, embedded_broker
+from complaintflow.engine.entrypoints.http.app import ReportBuilder, create_app
+from complaintflow.engine.errors import BrokerUnavailable, StoreUnavailable
+from complaintflow.engine.ports import Clock
+from complaintflow.engine.service.clock import ScaledClock, SystemClock
+from complaintflow.engine.service.processing import BatchProcessor
+from complaintflow.engine.service.trend_watch import HANDLED_STATES, TrendWatch, thresholds_from
+from complaintflow.engine.service.worker import Worker
+from complaintflow.engine.service.worker_metrics import MeasuredProcessor, WorkerMetrics
+from complaintflow.engine.settings import KafkaConnection, Settings
+from complaintflow.producers.kafka_publisher import KafkaPublisher
+from complaintflow.producers.outbox_relay import OutboxRelay
+from complaintflow.producers.publisher import ComplaintPublisher
+from complaintflow.producers.timer_sweeper import TimerSweeper
+from complaintflow.state_store.database import open_engine
+from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
+from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
+from complaintflow.state_store.schema import require_head
+from complaintflow.state_store.single_writer import sqlite_single_writer
+from complaintflow.state_store.timer_store import SqlAlchemyTimers
+from complaintflow.state_store.trend_store import SqlAlchemyTrends
+from complaintflow.state_store.unit_of_work import SqlAlchemyStore
+from complaintflow.workflows.loading import read_definition
+
+log = logging.getLogger(__name__)
+
+
+def load_workflow(path: Path | None = None) -> Workflow:
+    """The workflow in `path`, or the built-in one, compiled for decisions."""
+    return compile_workflow(read_definition(path))
+
+
+def clock_for(settings: Settings) -> Clock:
+    if settings.clock_speed == 1 and settings.clock_start is None:
+        return SystemClock()
+    return ScaledClock(settings.clock_speed, origin=settings.clock_start)
+
+
+def open_database(settings: Settings) -> Engine:
+    """The configured database as it is (for migrating it, or a demo's fresh file)."""
+    return open_engine(settings.database_url)
+
+
+def open_store(settings: Settings) -> Engine:
+    """The configured database, refusing a SQLite file that does not exist (connecting would
+    create an empty one) and a database that is not at the code's schema."""
+    engine = open_engine(settings.database_url)
+    database = make_url(settings.database_url).database
+    file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+    if file and not Path(str(database)).is_file():
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise StoreUnavailable(f"database URL {shown!r}: no such SQLite file {database}")
+    require_head(engine)
+    return engine
+
+
+def complaint_store(engine: Engine, clock: Clock | None = None) -> SqlAlchemyStore:
+    return SqlAlchemyStore(engine, clock or SystemClock())
+
+
+def require_kafka(settings: Settings) -> KafkaConnection:
+    """The configured broker, for commands that never start one of their own."""
+    if not settings.bootstrap_servers:
+        raise BrokerUnavailable(
+            "no broker configured: pass --bootstrap-servers or set COMPLAINTFLOW_BOOTSTRAP_SERVERS "
+            "(`complaintflow broker` starts one)"
+        )
+    return settings.kafka()
+
+
+@contextmanager
+def broker(settings: Settings) -> Iterator[KafkaConnection]:
+    """The configured Kafka (topics created if missing), or the embedded broker."""
+    topics = Topics(settings.topic_prefix)
+    if settings.bootstrap_servers:
+        connection = settings.kafka()
+        create_topics(connection, topics)
+        yield connection
+    else:
+        with embedded_broker(topics) as connection:
+            yield connection
+
+
+def complaint_publisher(connection: KafkaConnection, settings: Settings) -> ComplaintPublisher:
+    return ComplaintPublisher(connection, settings.topic_prefix)
+
+
+def kafka_consumer(connection: KafkaConnection, **options: Any) -> KafkaConsumer:
+    """A consumer outside any group (tail, the bench's reader)."""
+    try:
+        return KafkaConsumer(**connection.client_options(), enable_auto_commit=False, **options)
+    except Exception as exc:
+        raise BrokerUnavailable(
+            f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
+        ) from None
+
+
+def kafka_producer(connection: KafkaConnection, **options: Any) -> KafkaProducer:
+    """A producer with kafka-python's defaults but `options` (the bench's raw ceiling)."""
+    try:
+        return KafkaProducer(**connection.client_options(), **options)
+    except Exception as exc:
+        raise BrokerUnavailable(
+            f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
+        ) from None
+
+
+def build_worker(
+    settings: Settings,
+    connection: KafkaConnection,
+    stop: threading.Event,
+    clock: Clock | None = None,
+    sweep_every_s: float = 1.0,
+    metrics_every_s: float = 5.0,
+) -> Worker:
+    """Consumer loop, outbox relay, timer sweeper, trend watch and metrics, wired to one
+    database and one broker; `Worker.close` releases them, also when building fails."""
+    clock = clock or clock_for(settings)
+    workflow = load_workflow(settings.workflow)
+    topics = Topics(settings.topic_prefix)
+    resources = ExitStack()
+    try:
+        engine = open_engine(settings.database_url)
+        resources.callback(engine.dispose)
+        require_head(engine)
+        resources.enter_context(sqlite_single_writer(engine))
+        partition_of = partitioner(inbound_partitions(connection, topics.inbound))
+        publisher = KafkaPublisher(connection)
+        resources.callback(publisher.close)
+        sweeper_publisher = KafkaPublisher(connection)
+        resources.callback(sweeper_publisher.close)
+        metrics = WorkerMetrics()
+        consuming = threading.Event()
+        loop = InboundLoop(
+            consumer=consumer_for(connection, settings.group_id),
+            topic=topics.inbound,
+            processor=MeasuredProcessor(
+                BatchProcessor(
+                    SqlAlchemyStore(engine, clock), workflow, clock, topics, partition_of
+                ),
+                metrics,
+            ),
+            relay=OutboxRelay(SqlAlchemyOutbox(engine), publisher, clock),
+            max_records=settings.batch_size,
+            stop=stop,
+            on_assigned=consuming.set,
+        )
+        sweeper = TimerSweeper(SqlAlchemyTimers(engine), sweeper_publisher, clock, topics)
+        trends = TrendWatch(
+            SqlAlchemyTrends(engine, HANDLED_STATES.union(workflow.definition.final_states)),
+            clock,
+            thresholds_from(settings),
+            topics,
+            partition_of,
+        )
+        worker_id = _worker_id()
+        save_metrics = partial(
+            _save_worker_metrics, SqlAlchemyWorkerMetrics(engine), worker_id, metrics
+        )
+        resources.callback(save_metrics)
+    except BaseException:
+        resources.close()
+        raise
+    return Worker(
+        worker_id=worker_id,
+        loop=loop,
+        jobs={
+            "timer-sweeper": (sweeper.sweep, sweep_every_s),
+            "trend-alerts": (trends.check, settings.trend_check_every.total_seconds()),
+            "worker-metrics": (save_metrics, metrics_every_s),
+        },
+        consuming=consuming,
+        close=resources.close,
+    )
+
+
+def build_http_app(
+    settings: Settings, report: ReportBuilder, clock: Clock | None = None
+) -> FastAPI:
+    """The service of `complaintflow serve`; consumer lag when a broker is configured."""
+    engine = open_engine(settings.database_url)
+    inbound = Topics(settings.topic_prefix).inbound
+    lag = None
+    if settings.bootstrap_servers:
+        lag = ConsumerLag(settings.kafka(), settings.group_id, inbound)
+    return create_app(settings, engine, report, clock or clock_for(settings), lag)
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def _save_worker_metrics(
+    saved: SqlAlchemyWorkerMetrics, worker_id: str, metrics: WorkerMetrics
+) -> None:
+    """Save this worker's figures for `complaintflow serve`; a failure only delays them. They
+    age by wall-clock time, whatever the business clock says (a drill worker dated 2025 and a
+    live one must not prune each other's rows as stale)."""
+    try:
+        saved.save(worker_id, metrics.samples(), SystemClock().now())
+    except SQLAlchemyError as exc:
+        log.warning("worker metrics not saved: %s", exc)

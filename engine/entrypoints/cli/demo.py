@@ -1,0 +1,197 @@
+"""`complaintflow demo`: the main job on the embedded default, a simulated day end to end."""
+
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from sqlalchemy import Engine
+
+from complaintflow.engine.bootstrap import (
+    broker,
+    build_worker,
+    complaint_publisher,
+    load_workflow,
+    open_database,
+)
+from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.outcome import Refusal
+from complaintflow.engine.entrypoints.cli.app import DatabaseOption, app, console, settings_from
+from complaintflow.engine.entrypoints.cli.report import demo_report
+from complaintflow.engine.entrypoints.cli.sample_day import SHANGHAI, sample_day
+from complaintflow.engine.entrypoints.cli.worker import stop_on_signals
+from complaintflow.engine.errors import BrokerUnavailable, ComplaintflowError
+from complaintflow.engine.service.clock import ScaledClock
+from complaintflow.engine.service.worker import Worker
+from complaintflow.state_store.inbox import processed_inputs
+from complaintflow.state_store.schema import upgrade
+from complaintflow.state_store.summary import StoreSummary, summarize
+
+DEMO_DATABASE = "sqlite:///complaintflow-demo.db"
+DEMO_REPORT = Path("complaintflow-report.html")
+
+
+def _wait_until_consuming(worker: Worker, thread: "_WorkerThread", timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not worker.consuming.wait(0.1):
+        if thread.error is not None:
+            raise thread.error
+        if time.monotonic() > deadline:
+            raise BrokerUnavailable(f"the worker joined no consumer group within {timeout_s:.0f} s")
+
+
+class _WorkerThread(threading.Thread):
+    def __init__(self, worker: Worker) -> None:
+        super().__init__(name="complaintflow-worker", daemon=True)
+        self.worker = worker
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.worker.run()
+        except BaseException as exc:
+            self.error = exc
+
+
+@app.command()
+def demo(
+    complaints: Annotated[int, typer.Option(help="Complaints in the simulated day.")] = 400,
+    database_url: DatabaseOption = None,
+    clock_speed: Annotated[
+        float, typer.Option(help="Clock seconds per wall-clock second (2 h a second).")
+    ] = 7200,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine.")] = 600,
+) -> None:
+    """The main job: broker + worker + a realistic day of complaints on a compressed clock.
+
+    Each event is published when the worker's clock reaches its time, so SLA warnings,
+    breaches, escalations, revisits and archiving happen as they would in a real day. Ends
+    with the KPI report, printed and written to complaintflow-report.html.
+    """
+    settings = settings_from(database_url=database_url or DEMO_DATABASE, clock_speed=clock_speed)
+    _fresh_sqlite(settings.database_url)
+    engine = open_database(settings)
+    upgrade(engine)
+    clock = ScaledClock(settings.clock_speed)
+    stop = stop_on_signals()
+    with broker(settings) as connection:
+        worker = build_worker(settings, connection, stop, clock=clock)
+        thread = _WorkerThread(worker)
+        thread.start()
+        _wait_until_consuming(worker, thread)
+        # the day starts once the worker consumes: joining the group takes seconds, hours on
+        # this clock, and events published before would all be decided late in one batch
+        lines = sample_day(complaints=complaints, start=clock.now().astimezone(SHANGHAI))
+        inputs = _inputs(lines)
+        with _progress() as progress:
+            publishing = progress.add_task("publishing the day as it happens", total=len(lines))
+            processing = progress.add_task("engine processing", total=len(set(inputs)))
+            with complaint_publisher(connection, settings) as publisher:
+                for (key, at, _), line in zip(inputs, lines, strict=True):
+                    while at is not None and clock.now() < at and not stop.is_set():
+                        time.sleep(0.02)
+                        progress.update(processing, completed=_processed(engine, inputs))
+                    publisher.publish_raw(key, line)
+                    publisher.flush()
+                    progress.advance(publishing)
+            summary = _wait_for_engine(engine, inputs, thread, stop, timeout, progress, processing)
+        stop.set()
+        thread.join(timeout=30)
+    if thread.error is not None:
+        raise thread.error
+    _print_summary(summary, published=len(lines))
+    demo_report(engine, load_workflow(settings.workflow), DEMO_REPORT)
+
+
+Input = tuple[bytes | None, datetime | None, str]
+
+
+def _inputs(lines: list[bytes]) -> list[Input]:
+    """(key, event time, inbox key) per line: undecodable lines are keyed by position."""
+    inputs: list[Input] = []
+    for number, line in enumerate(lines):
+        event = decode_event(line)
+        if isinstance(event, Refusal):
+            inputs.append((None, None, f"line {number}"))
+        else:
+            inputs.append((event.complaint_id.encode(), event.occurred_at, str(event.event_id)))
+    return inputs
+
+
+def _processed(engine: Engine, inputs: list[Input]) -> int:
+    """Published events the engine has processed (undecodable lines count once each)."""
+    event_ids = {key for _, at, key in inputs if at is not None}
+    undecodable = sum(1 for _, at, _ in inputs if at is None)
+    return processed_inputs(engine, event_ids, undecodable)
+
+
+def _fresh_sqlite(url: str) -> None:
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm", ".worker-lock"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _wait_for_engine(
+    engine: Engine,
+    inputs: list[Input],
+    thread: _WorkerThread,
+    stop: threading.Event,
+    timeout: float,
+    progress: Progress,
+    task: TaskID,
+) -> StoreSummary:
+    """Wait (with a deadline) until every input is processed and the outbox has drained."""
+    deadline = time.monotonic() + timeout
+    expected = len({key for _, _, key in inputs})
+    while True:
+        summary = summarize(engine)
+        processed = _processed(engine, inputs)
+        progress.update(task, completed=processed)
+        if processed >= expected and summary.outbox_backlog == 0:
+            return summary
+        if thread.error is not None or not thread.is_alive() or stop.is_set():
+            return summary
+        if time.monotonic() > deadline:
+            raise ComplaintflowError(
+                f"demo: the engine processed {processed} of {expected} inputs in {timeout:.0f} s"
+            )
+        time.sleep(0.2)
+
+
+def _print_summary(summary: StoreSummary, published: int) -> None:
+    table = Table(title="complaints by state")
+    table.add_column("state")
+    table.add_column("complaints", justify="right")
+    for state, count in sorted(summary.by_state.items()):
+        table.add_row(state, str(count))
+    console.print(table)
+    refused = summary.inbox.get("refused", 0)
+    console.print(
+        f"published {published} messages; applied {summary.inbox.get('applied', 0)}, "
+        f"dead-lettered {refused} (complaints.dlq), merged {summary.merged} cross-channel "
+        f"duplicates; event log: {summary.history_rows} entries, {summary.breaches} SLA breaches, "
+        f"{summary.escalations} escalations",
+        highlight=False,
+    )
