@@ -8,14 +8,16 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,7 +38,7 @@ from complaintflow.engine.ports import Clock
 from complaintflow.engine.service.clock import ScaledClock, SystemClock
 from complaintflow.engine.service.processing import BatchProcessor
 from complaintflow.engine.service.trend_watch import HANDLED_STATES, TrendWatch, thresholds_from
-from complaintflow.engine.service.worker import Worker
+from complaintflow.engine.service.worker import Job, Worker
 from complaintflow.engine.service.worker_metrics import MeasuredProcessor, WorkerMetrics
 from complaintflow.engine.settings import KafkaConnection, Settings
 from complaintflow.producers.kafka_publisher import KafkaPublisher
@@ -120,7 +122,7 @@ def kafka_consumer(connection: KafkaConnection, **options: Any) -> KafkaConsumer
     """A consumer outside any group (tail, the bench's reader)."""
     try:
         return KafkaConsumer(**connection.client_options(), enable_auto_commit=False, **options)
-    except Exception as exc:
+    except KafkaError as exc:
         raise BrokerUnavailable(
             f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
         ) from None
@@ -130,10 +132,29 @@ def kafka_producer(connection: KafkaConnection, **options: Any) -> KafkaProducer
     """A producer with kafka-python's defaults but `options` (the bench's raw ceiling)."""
     try:
         return KafkaProducer(**connection.client_options(), **options)
-    except Exception as exc:
+    except KafkaError as exc:
         raise BrokerUnavailable(
             f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
         ) from None
+
+
+@dataclass(frozen=True)
+class _WorkerWiring:
+    """What every part of one worker shares."""
+
+    settings: Settings
+    connection: KafkaConnection
+    engine: Engine
+    workflow: Workflow
+    clock: Clock
+    topics: Topics
+    partition_of: Callable[[str], int]
+    resources: ExitStack
+
+    def publisher(self) -> KafkaPublisher:
+        publisher = KafkaPublisher(self.connection)
+        self.resources.callback(publisher.close)
+        return publisher
 
 
 def build_worker(
@@ -146,62 +167,80 @@ def build_worker(
 ) -> Worker:
     """Consumer loop, outbox relay, timer sweeper, trend watch and metrics, wired to one
     database and one broker; `Worker.close` releases them, also when building fails."""
-    clock = clock or clock_for(settings)
-    workflow = load_workflow(settings.workflow)
-    topics = Topics(settings.topic_prefix)
     resources = ExitStack()
     try:
         engine = open_engine(settings.database_url)
         resources.callback(engine.dispose)
         require_head(engine)
         resources.enter_context(sqlite_single_writer(engine))
-        partition_of = partitioner(inbound_partitions(connection, topics.inbound))
-        publisher = KafkaPublisher(connection)
-        resources.callback(publisher.close)
-        sweeper_publisher = KafkaPublisher(connection)
-        resources.callback(sweeper_publisher.close)
+        topics = Topics(settings.topic_prefix)
+        wiring = _WorkerWiring(
+            settings=settings,
+            connection=connection,
+            engine=engine,
+            workflow=load_workflow(settings.workflow),
+            clock=clock or clock_for(settings),
+            topics=topics,
+            partition_of=partitioner(inbound_partitions(connection, topics.inbound)),
+            resources=resources,
+        )
         metrics = WorkerMetrics()
         consuming = threading.Event()
-        loop = InboundLoop(
-            consumer=consumer_for(connection, settings.group_id),
-            topic=topics.inbound,
-            processor=MeasuredProcessor(
-                BatchProcessor(
-                    SqlAlchemyStore(engine, clock), workflow, clock, topics, partition_of
-                ),
-                metrics,
-            ),
-            relay=OutboxRelay(SqlAlchemyOutbox(engine), publisher, clock),
-            max_records=settings.batch_size,
-            stop=stop,
-            on_assigned=consuming.set,
-        )
-        sweeper = TimerSweeper(SqlAlchemyTimers(engine), sweeper_publisher, clock, topics)
-        trends = TrendWatch(
-            SqlAlchemyTrends(engine, HANDLED_STATES.union(workflow.definition.final_states)),
-            clock,
-            thresholds_from(settings),
-            topics,
-            partition_of,
-        )
+        loop = _inbound_loop(wiring, metrics, stop, consuming)
         worker_id = _worker_id()
         save_metrics = partial(
             _save_worker_metrics, SqlAlchemyWorkerMetrics(engine), worker_id, metrics
         )
         resources.callback(save_metrics)
+        jobs: dict[str, Job] = {
+            "timer-sweeper": (_timer_sweeper(wiring).sweep, sweep_every_s),
+            "trend-alerts": (
+                _trend_watch(wiring).check,
+                settings.trend_check_every.total_seconds(),
+            ),
+            "worker-metrics": (save_metrics, metrics_every_s),
+        }
     except BaseException:
         resources.close()
         raise
     return Worker(
-        worker_id=worker_id,
-        loop=loop,
-        jobs={
-            "timer-sweeper": (sweeper.sweep, sweep_every_s),
-            "trend-alerts": (trends.check, settings.trend_check_every.total_seconds()),
-            "worker-metrics": (save_metrics, metrics_every_s),
-        },
-        consuming=consuming,
-        close=resources.close,
+        worker_id=worker_id, loop=loop, jobs=jobs, consuming=consuming, close=resources.close
+    )
+
+
+def _inbound_loop(
+    wiring: _WorkerWiring, metrics: WorkerMetrics, stop: threading.Event, consuming: threading.Event
+) -> InboundLoop:
+    store = SqlAlchemyStore(wiring.engine, wiring.clock)
+    processor = BatchProcessor(
+        store, wiring.workflow, wiring.clock, wiring.topics, wiring.partition_of
+    )
+    return InboundLoop(
+        consumer=consumer_for(wiring.connection, wiring.settings.group_id),
+        topic=wiring.topics.inbound,
+        processor=MeasuredProcessor(processor, metrics),
+        relay=OutboxRelay(SqlAlchemyOutbox(wiring.engine), wiring.publisher(), wiring.clock),
+        max_records=wiring.settings.batch_size,
+        stop=stop,
+        on_assigned=consuming.set,
+    )
+
+
+def _timer_sweeper(wiring: _WorkerWiring) -> TimerSweeper:
+    """Its own producer: the sweeper runs on the scheduler's thread, beside the relay's."""
+    return TimerSweeper(
+        SqlAlchemyTimers(wiring.engine), wiring.publisher(), wiring.clock, wiring.topics
+    )
+
+
+def _trend_watch(wiring: _WorkerWiring) -> TrendWatch:
+    closed = HANDLED_STATES.union(wiring.workflow.definition.final_states)
+    return TrendWatch(
+        SqlAlchemyTrends(wiring.engine, closed),
+        wiring.clock,
+        thresholds_from(wiring.settings),
+        wiring.topics,
+        wiring.partition_of,
     )
 
 

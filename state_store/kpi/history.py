@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Float, and_, case, cast, exists, func, select
-from sqlalchemy.sql import ColumnElement, FromClause
+from sqlalchemy.sql import ColumnElement, FromClause, Subquery
 
 from complaintflow.engine.core.vocabulary import EventType
 from complaintflow.engine.reporting.kpi import Count, DepartmentLatency, ReportRequest
@@ -79,6 +79,42 @@ def department_latency(
     it was never answered. A request never answered counts as not within SLA and has no
     latency.
     """
+    requests_q = _request_latencies(request)
+    ranked = select(
+        requests_q,
+        func.row_number()
+        .over(partition_by=requests_q.c.department, order_by=requests_q.c.latency.nulls_last())
+        .label("rn"),
+        func.count(requests_q.c.latency).over(partition_by=requests_q.c.department).label("n"),
+    ).subquery()
+    p90 = case((nearest_rank(ranked.c.rn, ranked.c.n, 90), ranked.c.latency))
+    rows = connection.execute(
+        select(
+            ranked.c.department,
+            func.count().label("requests"),
+            func.count(ranked.c.latency).label("answered"),
+            mean(ranked.c.latency).label("mean_s"),
+            func.max(p90).label("p90_s"),
+            ratio(func.sum(ranked.c.within), func.count()).label("within_sla_share"),
+        )
+        .group_by(ranked.c.department)
+        .order_by(ranked.c.department)
+    )
+    return {
+        row.department: DepartmentLatency(
+            requests=row.requests,
+            answered=row.answered,
+            mean_s=row.mean_s,
+            p90_s=row.p90_s,
+            within_sla_share=row.within_sla_share,
+        )
+        for row in rows
+    }
+
+
+def _request_latencies(request: ReportRequest) -> Subquery:
+    """One row per collaboration request: department, latency (null if unanswered) and
+    whether the reply came within the assignment's due time."""
     h = period_history(request, REQUESTED, ASSIGNED, REPLIED)
     marks = select(  # narrow rows, so the window sorts little
         h.c.complaint_id,
@@ -111,39 +147,7 @@ def department_latency(
     )
     latency = seconds(replied_at - steps.c.asked).label("latency")
     within = case((and_(assigned, replied_at <= steps.c.due), 1), else_=0).label("within")
-    requests_q = (
-        select(steps.c.department, latency, within).where(steps.c.type == REQUESTED).subquery()
-    )
-    ranked = select(
-        requests_q,
-        func.row_number()
-        .over(partition_by=requests_q.c.department, order_by=requests_q.c.latency.nulls_last())
-        .label("rn"),
-        func.count(requests_q.c.latency).over(partition_by=requests_q.c.department).label("n"),
-    ).subquery()
-    p90 = case((nearest_rank(ranked.c.rn, ranked.c.n, 90), ranked.c.latency))
-    rows = connection.execute(
-        select(
-            ranked.c.department,
-            func.count().label("requests"),
-            func.count(ranked.c.latency).label("answered"),
-            mean(ranked.c.latency).label("mean_s"),
-            func.max(p90).label("p90_s"),
-            ratio(func.sum(ranked.c.within), func.count()).label("within_sla_share"),
-        )
-        .group_by(ranked.c.department)
-        .order_by(ranked.c.department)
-    )
-    return {
-        row.department: DepartmentLatency(
-            requests=row.requests,
-            answered=row.answered,
-            mean_s=row.mean_s,
-            p90_s=row.p90_s,
-            within_sla_share=row.within_sla_share,
-        )
-        for row in rows
-    }
+    return select(steps.c.department, latency, within).where(steps.c.type == REQUESTED).subquery()
 
 
 def _satisfied(h: FromClause) -> ColumnElement[bool]:

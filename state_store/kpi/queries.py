@@ -42,7 +42,6 @@ def compute_report(engine: Engine, request: ReportRequest) -> KpiReport:
 def _report(connection: Connection, request: ReportRequest) -> KpiReport:
     outcomes = kpi_complaints.outcome_figures(connection, request)
     categories = kpi_complaints.by_category(connection, request)
-    first = kpi_complaints.first_response_figures(connection, request)
     survey = kpi_history.survey_figures(connection, request)
     low = kpi_history.low_score_follow_up(connection, request)
     agents = kpi_history.agent_load(connection, request)
@@ -57,16 +56,7 @@ def _report(connection: Connection, request: ReportRequest) -> KpiReport:
             by_channel=kpi_complaints.by_channel(connection, request),
             by_day={r.day: r.count for r in kpi_complaints.by_day(connection, request)},
         ),
-        first_response=FirstResponse(
-            responded=first.responded,
-            unanswered_missed=first.unanswered_missed,
-            mean_s=first.mean_s,
-            p50_s=first.p50_s,
-            p90_s=first.p90_s,
-            target_s=request.first_response_target.total_seconds(),
-            within_target_share=first.within_target_share,
-            histogram=kpi_complaints.first_response_histogram(connection, request),
-        ),
+        first_response=_first_response(connection, request),
         handling=Handling(
             resolved=outcomes.resolved,
             mean_s=outcomes.handling_mean_s,
@@ -108,4 +98,18 @@ def _report(connection: Connection, request: ReportRequest) -> KpiReport:
             low_score_cases=low.cases,
             low_score_followed_up=low.followed_up,
         ),
+    )
+
+
+def _first_response(connection: Connection, request: ReportRequest) -> FirstResponse:
+    first = kpi_complaints.first_response_figures(connection, request)
+    return FirstResponse(
+        responded=first.responded,
+        unanswered_missed=first.unanswered_missed,
+        mean_s=first.mean_s,
+        p50_s=first.p50_s,
+        p90_s=first.p90_s,
+        target_s=request.first_response_target.total_seconds(),
+        within_target_share=first.within_target_share,
+        histogram=kpi_complaints.first_response_histogram(connection, request),
     )

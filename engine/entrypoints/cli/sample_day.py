@@ -83,10 +83,43 @@ class _Day:
         return line
 
     def complaint(self, number: int) -> None:
+        """One complaint's life: its events drawn in a fixed order from the seeded generator,
+        so a seed always gives the same day."""
         rng = self.rng
         cid = f"C-{self.start:%Y%m%d}-{number:04d}"
         at = self.start + timedelta(minutes=rng.uniform(0, 12 * 60))
         category, channel = self.pick(CATEGORIES), self.pick(CHANNELS)
+        at = self.receive(cid, at, category, channel)
+        if rng.random() < 0.25:
+            evidence_at = self.evidence(cid, at, channel)
+            if evidence_at is None:
+                return
+            at = evidence_at
+        if rng.random() < 0.35:
+            at = self.collaboration(cid, at, category)
+        if rng.random() < 0.06:
+            self.emit(
+                cid,
+                "complaint.escalated",
+                at,
+                {"level": "supervisor", "cause": "customer_request"},
+                "crm",
+            )
+        if rng.random() < 0.06:
+            return
+        at += timedelta(hours=rng.uniform(0.3, 5))
+        self.emit(
+            cid,
+            "complaint.resolved",
+            at,
+            {"resolution": rng.choice(["refund", "replacement", "explanation", "compensation"])},
+            "crm",
+        )
+        self.revisit(cid, at)
+
+    def receive(self, cid: str, at: datetime, category: str, channel: str) -> datetime:
+        """Received (sometimes again through another channel) and first responded to."""
+        rng = self.rng
         customer, order = f"U{rng.randrange(10**6):06d}", f"O{rng.randrange(10**8):08d}"
         received = {
             "customer_id": customer,
@@ -119,58 +152,47 @@ class _Day:
         )
         if rng.random() < 0.05:
             self.lines.append((at, len(self.lines), line))
-        if rng.random() < 0.25:
-            at += timedelta(minutes=rng.uniform(5, 60))
-            self.emit(
-                cid,
-                "evidence.requested",
-                at,
-                {"items": ["photo of the item"], "requested_from": "customer"},
-                "crm",
-            )
-            if rng.random() < 0.85:
-                at += timedelta(hours=rng.uniform(0.5, 20))
-                self.emit(cid, "evidence.submitted", at, {"items": ["photo.jpg"]}, channel)
-            else:
-                return
-        if rng.random() < 0.35:
-            department = DEPARTMENT_OF[category]
-            at += timedelta(minutes=rng.uniform(5, 30))
-            self.emit(
-                cid,
-                "collaboration.requested",
-                at,
-                {"department": department, "question": "Who is responsible?"},
-                "crm",
-            )
-            at += timedelta(hours=rng.expovariate(1 / DEPARTMENT_HOURS[department]))
-            outcome = rng.choices(["accepted", "rejected"], weights=[88, 12])[0]
-            self.emit(
-                cid,
-                "department.replied",
-                at,
-                {"department": department, "outcome": outcome, "responsible_party": department},
-                department,
-            )
-        if rng.random() < 0.06:
-            self.emit(
-                cid,
-                "complaint.escalated",
-                at,
-                {"level": "supervisor", "cause": "customer_request"},
-                "crm",
-            )
-        if rng.random() < 0.06:
-            return
-        at += timedelta(hours=rng.uniform(0.3, 5))
+        return at
+
+    def evidence(self, cid: str, at: datetime, channel: str) -> datetime | None:
+        """Evidence asked of the customer; None when it never comes."""
+        rng = self.rng
+        at += timedelta(minutes=rng.uniform(5, 60))
         self.emit(
             cid,
-            "complaint.resolved",
+            "evidence.requested",
             at,
-            {"resolution": rng.choice(["refund", "replacement", "explanation", "compensation"])},
+            {"items": ["photo of the item"], "requested_from": "customer"},
             "crm",
         )
-        self.revisit(cid, at)
+        if rng.random() < 0.85:
+            at += timedelta(hours=rng.uniform(0.5, 20))
+            self.emit(cid, "evidence.submitted", at, {"items": ["photo.jpg"]}, channel)
+            return at
+        return None
+
+    def collaboration(self, cid: str, at: datetime, category: str) -> datetime:
+        """The category's department asked, and its reply."""
+        rng = self.rng
+        department = DEPARTMENT_OF[category]
+        at += timedelta(minutes=rng.uniform(5, 30))
+        self.emit(
+            cid,
+            "collaboration.requested",
+            at,
+            {"department": department, "question": "Who is responsible?"},
+            "crm",
+        )
+        at += timedelta(hours=rng.expovariate(1 / DEPARTMENT_HOURS[department]))
+        outcome = rng.choices(["accepted", "rejected"], weights=[88, 12])[0]
+        self.emit(
+            cid,
+            "department.replied",
+            at,
+            {"department": department, "outcome": outcome, "responsible_party": department},
+            department,
+        )
+        return at
 
     def revisit(self, cid: str, at: datetime) -> None:
         rng = self.rng

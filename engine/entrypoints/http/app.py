@@ -87,6 +87,16 @@ def bearer_matches(authorization: str | None, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
+def unhealthy(engine: Engine, wanted_revision: str) -> str | None:
+    """Why the service cannot answer from this database, or None when it can."""
+    try:
+        with engine.connect().execution_options(**READ_ONLY) as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        return f"database unreachable: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
+    return head_mismatch(revision, wanted_revision)
+
+
 def create_app(
     settings: Settings,
     engine: Engine,
@@ -128,16 +138,9 @@ def create_app(
 
     @app.get("/healthz")
     def healthz(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
-        try:
-            with engine.connect().execution_options(**READ_ONLY) as connection:
-                revision = MigrationContext.configure(connection).get_current_revision()
-        except SQLAlchemyError as exc:
-            reason = f"database unreachable: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
-        else:
-            mismatch = head_mismatch(revision, wanted_revision)
-            if mismatch is None:
-                return JSONResponse({"status": "ok"})
-            reason = mismatch
+        reason = unhealthy(engine, wanted_revision)
+        if reason is None:
+            return JSONResponse({"status": "ok"})
         body = {"status": "unavailable"}
         if authorized(authorization):
             body["reason"] = reason
