@@ -16,7 +16,7 @@ from complaintflow.engine.core.complaint import Complaint, Timer
 from complaintflow.engine.core.decision import decide
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.events import ComplaintReceived, InboundEvent, LogEntry, TimerFired
-from complaintflow.engine.core.outcome import Outcome, Refusal
+from complaintflow.engine.core.outcome import Outcome, Refusal, RefusalKind
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 
@@ -107,7 +107,7 @@ class BatchChanges:
     orders_read: dict[tuple[str, str], str | None] = field(default_factory=dict)
     applied: int = 0
     refused: int = 0
-    refusal_reasons: list[str] = field(default_factory=list)
+    refusal_kinds: list[RefusalKind] = field(default_factory=list)
     duplicates: int = 0
     unchanged: int = 0
 
@@ -175,7 +175,7 @@ class _Batch:
     def take(self, message: InboundMessage, event: InboundEvent | Refusal) -> None:
         if isinstance(event, Refusal):
             if self._first_time(message.position_key):
-                self._dead_letter(message, event.reason, message.position_key, None)
+                self._dead_letter(message, event, message.position_key, None)
             return
         key = str(event.event_id)
         if not self._first_time(key):
@@ -192,7 +192,7 @@ class _Batch:
         if isinstance(event, TimerFired):
             self._consume_firing(target_id, event)
         if outcome.refusal is not None:
-            self._dead_letter(message, outcome.refusal.reason, key, event.complaint_id)
+            self._dead_letter(message, outcome.refusal, key, event.complaint_id)
         elif outcome.complaint is None:
             self.changes.unchanged += 1
             self.changes.inbox.append(
@@ -214,18 +214,18 @@ class _Batch:
         return True
 
     def _dead_letter(
-        self, message: InboundMessage, reason: str, key: str, complaint_id: str | None
+        self, message: InboundMessage, refusal: Refusal, key: str, complaint_id: str | None
     ) -> None:
         changes = self.changes
         changes.refused += 1
-        changes.refusal_reasons.append(reason)
+        changes.refusal_kinds.append(refusal.kind)
         changes.inbox.append(InboxEntry(key=key, complaint_id=complaint_id, outcome="refused"))
         changes.outbox.append(
             OutboundMessage(
                 partition=message.partition,
                 topic=self.topics.dlq,
                 key=message.key,
-                value=DeadLetter.of(message, reason).model_dump_json().encode(),
+                value=DeadLetter.of(message, refusal.reason).model_dump_json().encode(),
             )
         )
 

@@ -12,7 +12,7 @@ from complaintflow.engine.core.draft import Draft
 from complaintflow.engine.core.effects import apply_effects
 from complaintflow.engine.core.events import ComplaintReceived, InboundEvent, TimerFired
 from complaintflow.engine.core.grading import grade, route
-from complaintflow.engine.core.outcome import Outcome, Refusal
+from complaintflow.engine.core.outcome import Outcome, Refusal, RefusalKind
 from complaintflow.engine.core.payloads import ComplaintGradedPayload, ComplaintMergedPayload
 from complaintflow.engine.core.timeouts import fire_timer
 from complaintflow.engine.core.vocabulary import DeadlineName, EventType
@@ -34,16 +34,18 @@ def decide(
     if isinstance(event, ComplaintReceived):
         if complaint is not None:
             return _refuse(
+                RefusalKind.DUPLICATE_COMPLAINT,
                 f"complaint.received not allowed in state {complaint.state}: "
-                f"complaint {complaint.complaint_id} already exists"
+                f"complaint {complaint.complaint_id} already exists",
             )
         if merge_candidate is not None and mergeable(merge_candidate, event, workflow):
             return _merge(merge_candidate, event, now, workflow)
         return _receive(event, now, workflow)
     if complaint is None:
         return _refuse(
+            RefusalKind.UNKNOWN_COMPLAINT,
             f"{event.type} refused: complaint {event.complaint_id} does not exist "
-            "(no complaint.received for it)"
+            "(no complaint.received for it)",
         )
     if isinstance(event, TimerFired):
         return fire_timer(complaint, event, now, workflow)
@@ -68,8 +70,8 @@ def mergeable(candidate: Complaint, event: ComplaintReceived, workflow: Workflow
     )
 
 
-def _refuse(reason: str) -> Outcome:
-    return Outcome(refusal=Refusal(reason=reason))
+def _refuse(kind: RefusalKind, reason: str) -> Outcome:
+    return Outcome(refusal=Refusal(kind=kind, reason=reason))
 
 
 def _receive(event: ComplaintReceived, now: datetime, workflow: Workflow) -> Outcome:

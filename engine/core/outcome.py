@@ -1,16 +1,36 @@
 """What a decision returns: the new complaint, history entries, timer changes, or a refusal."""
 
+from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict
 
 from complaintflow.engine.core.complaint import Complaint, Timer
 from complaintflow.engine.core.events import LogEntry
 
 
+class RefusalKind(StrEnum):
+    """What kind of input was refused, named where the refusal is made: a closed set for
+    metrics labels (the values are the `reason` label of the refused-input counter)."""
+
+    NO_VALUE = "no_value"
+    NOT_UTF8 = "not_utf8"
+    NOT_JSON = "not_json"  # also valid JSON that is not an object
+    INVALID_ENVELOPE = "invalid_envelope"
+    UNKNOWN_TYPE = "unknown_type"
+    UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    INVALID_PAYLOAD = "invalid_payload"
+    UNKNOWN_COMPLAINT = "unknown_complaint"
+    DUPLICATE_COMPLAINT = "duplicate_complaint"
+    NOT_ALLOWED_IN_STATE = "not_allowed_in_state"
+
+
 class Refusal(BaseModel):
-    """Input the engine will not apply, with a reason a person can act on (it goes to the DLQ)."""
+    """Input the engine will not apply: its kind, and a reason a person can act on (it goes to
+    the DLQ)."""
 
     model_config = ConfigDict(frozen=True)
 
+    kind: RefusalKind
     reason: str
 
 

@@ -6,7 +6,7 @@ from complaintflow.engine.core.business_time import BusinessCalendar
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.events import Envelope
 from complaintflow.engine.core.guards import GUARDS
-from complaintflow.engine.core.outcome import Refusal
+from complaintflow.engine.core.outcome import Refusal, RefusalKind
 from complaintflow.engine.errors import WorkflowError
 from complaintflow.workflows.definition import WorkflowDefinition
 from complaintflow.workflows.machine import TransitionTable, build_machine, transition_table
@@ -29,7 +29,10 @@ class Workflow:
         """The first transition for (state, trigger) whose guards hold, else why not."""
         rules = self.table.get((complaint.state, trigger))
         if not rules:
-            return Refusal(reason=f"{trigger} not allowed in state {complaint.state}")
+            return Refusal(
+                kind=RefusalKind.NOT_ALLOWED_IN_STATE,
+                reason=f"{trigger} not allowed in state {complaint.state}",
+            )
         failed = ""
         for rule in rules:
             failing = next(
@@ -38,7 +41,10 @@ class Workflow:
             if failing is None:
                 return rule.dest
             failed = GUARDS[failing].refusal
-        return Refusal(reason=f"{trigger} not allowed in state {complaint.state}: {failed}")
+        return Refusal(
+            kind=RefusalKind.NOT_ALLOWED_IN_STATE,
+            reason=f"{trigger} not allowed in state {complaint.state}: {failed}",
+        )
 
 
 def compile_workflow(definition: WorkflowDefinition) -> Workflow:
