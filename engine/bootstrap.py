@@ -45,7 +45,7 @@ from complaintflow.producers.kafka_publisher import KafkaPublisher
 from complaintflow.producers.outbox_relay import OutboxRelay
 from complaintflow.producers.publisher import ComplaintPublisher
 from complaintflow.producers.timer_sweeper import TimerSweeper
-from complaintflow.state_store.database import open_engine
+from complaintflow.state_store.database import open_engine, redacted
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
 from complaintflow.state_store.schema import require_head
@@ -81,7 +81,7 @@ def open_store(settings: Settings) -> Engine:
     database = make_url(settings.database_url).database
     file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
     if file and not Path(str(database)).is_file():
-        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        shown = redacted(settings.database_url)
         raise StoreUnavailable(f"database URL {shown!r}: no such SQLite file {database}")
     require_head(engine)
     return engine

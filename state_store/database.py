@@ -4,6 +4,7 @@ SQLite is single-writer: write transactions start with BEGIN IMMEDIATE, because 
 that turns into a write fails with SQLITE_BUSY whatever busy_timeout says.
 """
 
+import re
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -13,15 +14,25 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from complaintflow.engine.errors import StoreUnavailable
 
 READ_ONLY = {"complaintflow_read_only": True}
+_USERINFO_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def redacted(url: str) -> str:
+    """The URL as it may be shown: the password hidden, also in a URL SQLAlchemy cannot
+    parse (whose mistake may be anywhere but the password)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return _USERINFO_PASSWORD.sub(r"\1***@", url)
 
 
 def open_engine(url: str) -> Engine:
     """An engine for `url`, or one line saying why the URL cannot be used."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise StoreUnavailable(
-            f"bad database URL {url!r}; expected e.g. sqlite:///complaintflow.db or "
+            f"bad database URL {redacted(url)!r}; expected e.g. sqlite:///complaintflow.db or "
             "postgresql+psycopg://user:password@host/dbname"
         ) from None
     try:
@@ -29,7 +40,9 @@ def open_engine(url: str) -> Engine:
             return _sqlite(url)
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
-        raise StoreUnavailable(f"database URL {url!r}: unsupported driver ({exc})") from None
+        raise StoreUnavailable(
+            f"database URL {redacted(url)!r}: unsupported driver ({exc})"
+        ) from None
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 from kafka import TopicPartition
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
 from complaintflow.engine.bootstrap import (
     complaint_publisher,
@@ -31,6 +30,7 @@ from complaintflow.engine.entrypoints.cli.app import (
     settings_from,
 )
 from complaintflow.engine.errors import BrokerUnavailable, ComplaintNotFound
+from complaintflow.state_store.database import redacted
 from complaintflow.state_store.history import complaint_history
 from complaintflow.state_store.schema import upgrade
 
@@ -126,7 +126,7 @@ def timeline(
     settings = settings_from(database_url=database_url)
     rows = complaint_history(open_store(settings), complaint_id)
     if not rows:
-        database = make_url(settings.database_url).render_as_string(hide_password=True)
+        database = redacted(settings.database_url)
         raise ComplaintNotFound(f"complaint {complaint_id} not found in {database}")
     table = Table(title=f"Complaint {rows[0].complaint_id}")
     for column in ("v", "occurred_at", "type", "state", "source", "payload"):

@@ -7,7 +7,6 @@ import typer
 import uvicorn
 from fastapi import HTTPException
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from complaintflow.engine.bootstrap import build_http_app, load_workflow
 from complaintflow.engine.core.workflow import Workflow
@@ -24,6 +23,7 @@ from complaintflow.engine.entrypoints.cli.report import build_report
 from complaintflow.engine.entrypoints.http.app import ReportBuilder
 from complaintflow.engine.errors import ComplaintflowError
 from complaintflow.engine.reporting.period import PeriodError
+from complaintflow.state_store.database import redacted
 
 
 def kpi_report(workflow: Workflow) -> ReportBuilder:
@@ -100,7 +100,7 @@ def serve(
             "COMPLAINTFLOW_SERVE_TOKEN (or --token), or bind to 127.0.0.1"
         )
     service = build_http_app(settings, report=kpi_report(load_workflow(settings.workflow)))
-    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    database = redacted(settings.database_url)
     console.print(
         f"serving {database} on http://{settings.serve_host}:{settings.serve_port}",
         highlight=False,

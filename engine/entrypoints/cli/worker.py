@@ -7,7 +7,6 @@ import threading
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
 from complaintflow.engine.bootstrap import broker as configured_broker
 from complaintflow.engine.bootstrap import build_worker, load_workflow, open_store
@@ -30,17 +29,22 @@ from complaintflow.engine.entrypoints.cli.app import (
     settings_from,
 )
 from complaintflow.engine.errors import ComplaintflowError
+from complaintflow.engine.redaction import RedactSecrets, secrets_of
+from complaintflow.engine.settings import Settings
+from complaintflow.state_store.database import redacted
 
 
-def configure_logging(level: str) -> None:
-    """One line per record on stderr, for whatever collects a service's output; the Kafka
-    client's connection chatter, the scheduler's every run and the migration check only from
-    warnings up."""
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+def configure_logging(settings: Settings) -> None:
+    """One line per record on stderr, for whatever collects a service's output, with the
+    settings' secrets hidden; the Kafka client's connection chatter, the scheduler's every
+    run and the migration check only from warnings up."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets_of(settings)))
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
+    level = logging.getLevelName(settings.log_level)
     for chatty in ("kafka", "apscheduler", "alembic"):
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, level))
 
 
 def stop_on_signals() -> threading.Event:
@@ -69,11 +73,11 @@ def run(
         clock_speed=clock_speed,
     )
     stop = stop_on_signals()
-    configure_logging(settings.log_level)
+    configure_logging(settings)
     # a bad workflow file, database URL or schema is said before any broker starts
     load_workflow(settings.workflow)
     open_store(settings).dispose()
-    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    database = redacted(settings.database_url)
     with configured_broker(settings) as connection:
         console.print(
             f"worker on {connection.bootstrap_servers}, database {database}", highlight=False
