@@ -74,7 +74,9 @@ def wait_until_ready(
 def create_topics(
     broker: KafkaConnection | str, topics: Topics, inbound_partitions: int = INBOUND_PARTITIONS
 ) -> None:
-    """Create every contract topic that does not exist yet (the inbound one partitioned)."""
+    """Create every contract topic that does not exist yet (the inbound one partitioned),
+    replicated on up to three brokers: a cluster's leader can then die without losing an
+    acknowledged event (with the producer's acks=all and the cluster's min.insync.replicas)."""
     connection = KafkaConnection.of(broker)
     try:
         admin = KafkaAdminClient(**connection.client_options(), request_timeout_ms=10_000)
@@ -84,8 +86,9 @@ def create_topics(
         ) from None
     try:
         existing = set(admin.list_topics())
+        replicas = min(3, len(admin.describe_cluster()["brokers"]))
         wanted = [
-            NewTopic(name, inbound_partitions if name == topics.inbound else 1, 1)
+            NewTopic(name, inbound_partitions if name == topics.inbound else 1, replicas)
             for name in topics.all()
             if name not in existing
         ]
