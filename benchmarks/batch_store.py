@@ -1,7 +1,7 @@
 """The worker's batch path without Kafka: decode, decide, one transaction per batch, outbox
 relay to a publisher that only counts. Prints events/s and the collector's time per generation.
 
-    .venv/bin/python benchmarks/batch_store.py [--complaints 10000] [--batch 1000]
+    .venv/bin/python -m benchmarks.batch_store [--complaints 10000] [--batch 1000]
         [--database-url sqlite:///...] [--no-freeze]
 
 `complaintflow bench` measures the whole worker with the broker; this isolates what the

@@ -2,7 +2,7 @@
 
 Runs on the demo's realistic event mix (tests are never timed; this prints figures):
 
-    .venv/bin/python benchmarks/pure_engine.py [--complaints 5000] [--repeat 3]
+    .venv/bin/python -m benchmarks.pure_engine [--complaints 5000] [--repeat 3]
 """
 
 import argparse

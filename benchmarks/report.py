@@ -8,18 +8,16 @@ carry a 760-byte aggregate) with Core executemany, runs ANALYZE, then times
 temporary file; PostgreSQL on a throwaway server started with pytest-postgresql's executor
 from Debian's binaries (as the tests do), or at --postgresql-url. Not a test: it prints.
 
-    .venv/bin/python benchmarks/report.py [--complaints 1000000] [--backend sqlite|postgresql]
+    .venv/bin/python -m benchmarks.report [--complaints 1000000] [--backend sqlite|postgresql]
 """
 
 import argparse
 import random
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, text
@@ -30,9 +28,7 @@ from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.kpi.queries import compute_report
 from complaintflow.state_store.schema import upgrade
 from complaintflow.state_store.tables import complaints_t, history_t
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
-from support.postgres_server import fresh_database, postgres_server
+from tests.support.postgres_server import fresh_database, postgres_server
 
 START = datetime(2025, 7, 1, tzinfo=UTC)
 DAYS = 30

@@ -7,13 +7,12 @@ run` processes (one consumer group, the embedded broker) sweep, publish timer.fi
 and apply them. Printed: seconds until every warning is applied, due timers applied per
 second, and the database size. It prints figures; nothing here is a test.
 
-    .venv/bin/python benchmarks/timers.py [--complaints 100000] [--workers 1 3] [--sqlite]
+    .venv/bin/python -m benchmarks.timers [--complaints 100000] [--workers 1 3] [--sqlite]
 """
 
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,10 +35,8 @@ from complaintflow.state_store.database import is_sqlite, open_engine
 from complaintflow.state_store.schema import upgrade
 from complaintflow.state_store.tables import history_t, outbox_t, timers_t
 from complaintflow.state_store.unit_of_work import SqlAlchemyStore
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
-from kafka_helpers import WorkerProcess
-from support.postgres_server import fresh_database, postgres_server
+from tests.support.broker import WorkerProcess
+from tests.support.postgres_server import fresh_database, postgres_server
 
 PARTITIONS = 6
 # P4 (sizing, web): first response due 10 min after receipt, warned at 8 min.

@@ -1,12 +1,10 @@
-import sys
-from pathlib import Path
-
 import pytest
 
 from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.workflow import Workflow
 
-sys.path.insert(0, str(Path(__file__).parent))
+# the broker, SQLite and PostgreSQL fixtures, shared by contract, integration and fault tests
+pytest_plugins = ["tests.support.real_parts"]
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,6 @@ as GET /metrics shows it."""
 
 from typing import Any
 
-from builders import MONDAY_9
-from kafka_helpers import publish, wait_for
-
 from complaintflow.consumers.consumer_lag import ConsumerLag
 from complaintflow.consumers.kafka_loop import consumer_for
 from complaintflow.engine.core.topics import Topics
@@ -13,6 +10,9 @@ from complaintflow.engine.entrypoints.http.metrics import StoreCollector
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.settings import KafkaConnection
 from complaintflow.state_store.database import open_engine
+from tests.support.broker import publish
+from tests.support.builders import MONDAY_9
+from tests.support.waiting import wait_for
 
 
 def lag_samples(collector: StoreCollector) -> dict[tuple[str, ...], float]:

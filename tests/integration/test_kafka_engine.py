@@ -5,9 +5,6 @@ import json
 from collections import defaultdict
 from datetime import timedelta
 
-from builders import MONDAY_9, raw
-from kafka_helpers import publish, read_topic, running_worker, values
-
 from complaintflow.consumers.consumer_lag import ConsumerLag
 from complaintflow.engine.core.replay import replay
 from complaintflow.engine.core.topics import Topics
@@ -15,6 +12,8 @@ from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.settings import KafkaConnection, Settings
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
+from tests.support.broker import publish, read_topic, running_worker, values
+from tests.support.builders import MONDAY_9, raw
 
 T = MONDAY_9
 

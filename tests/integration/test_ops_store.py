@@ -4,12 +4,12 @@ from datetime import timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from builders import MONDAY_9
 
 from complaintflow.engine.service.worker_metrics import MetricSample
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.metrics_store import STALE_AFTER, SqlAlchemyWorkerMetrics
 from complaintflow.state_store.models import Base
+from tests.support.builders import MONDAY_9
 
 
 def test_the_migrations_build_the_schema_the_models_describe(database_url: str) -> None:

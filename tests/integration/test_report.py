@@ -1,5 +1,5 @@
-"""`complaintflow report` over a store of known complaints (tests/kpi_store.py), on SQLite and
-PostgreSQL: every figure against a hand-computed value, in JSON, text and HTML."""
+"""`complaintflow report` over a store of known complaints (tests/support/kpi_store.py), on
+SQLite and PostgreSQL: every figure against a hand-computed value, in JSON, text and HTML."""
 
 import json
 import re
@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from integration.conftest import run_cli
-from kpi_store import at, known_complaints, received, responded, store_complaints
 
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.entrypoints.cli.report import build_report
@@ -18,6 +16,8 @@ from complaintflow.engine.reporting.html import render_html
 from complaintflow.engine.reporting.kpi import KpiReport
 from complaintflow.engine.reporting.text import render_text
 from complaintflow.state_store.database import open_engine
+from tests.support.cli import run_cli
+from tests.support.kpi_store import at, known_complaints, received, responded, store_complaints
 
 MONDAY = ["--since", "2025-07-14", "--until", "2025-07-15"]
 
@@ -30,9 +30,10 @@ def bucket(from_s: float, to_s: float | None, complaints: int) -> dict[str, Any]
     return {"from_s": from_s, "to_s": to_s, "complaints": complaints}
 
 
-# Monday 2025-07-14: C1..C6 (C7 came on Wednesday). Worked out in tests/kpi_store.py's terms:
-# first responses 120, 300, 60, (none), 180, 60 s; handling of the four resolved now
-# (C2 was reopened) 7200, 7200, 3600 and 183600 s (C6: Monday 14:00 to Wednesday 17:00).
+# Monday 2025-07-14: C1..C6 (C7 came on Wednesday). Worked out in the terms of
+# tests/support/kpi_store.py: first responses 120, 300, 60, (none), 180, 60 s; handling of the
+# four resolved now (C2 was reopened) 7200, 7200, 3600 and 183600 s (C6: Monday 14:00 to
+# Wednesday 17:00).
 EXPECTED_MONDAY: dict[str, Any] = {
     "period": {"since": "2025-07-14T00:00:00+08:00", "until": "2025-07-15T00:00:00+08:00"},
     "volume": {

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 from playwright.sync_api import Locator, sync_playwright
-from replayed_store import store_replayed
 
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.entrypoints.cli.sample_day import sample_day
@@ -15,6 +14,7 @@ from complaintflow.engine.reporting.html import render_html
 from complaintflow.engine.reporting.kpi import report_request
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.kpi.queries import compute_report
+from tests.support.replayed_store import store_replayed
 
 CHROMIUM = "/usr/bin/chromium"
 CHARTS = [

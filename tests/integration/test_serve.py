@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import MONDAY_9, RECEIVED, raw
-from kafka_helpers import wait_for
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
@@ -35,6 +33,8 @@ from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
 from complaintflow.state_store.schema import upgrade
 from complaintflow.state_store.tables import outbox_t, timers_t
 from complaintflow.state_store.unit_of_work import SqlAlchemyStore
+from tests.support.builders import MONDAY_9, RECEIVED, raw
+from tests.support.waiting import wait_for
 
 TOKEN = "ops-token-0123456789abcdef"
 SERVED_AT = MONDAY_9 + timedelta(minutes=10)  # the service's clock starts here

@@ -4,14 +4,13 @@ events that are applied in order, once, with the worker's injected clock."""
 from collections import Counter
 from datetime import timedelta
 
-from builders import MONDAY_9, raw
-from kafka_helpers import publish, read_topic, running_worker, values
-
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.settings import Settings
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.tables import timers_t
+from tests.support.broker import publish, read_topic, running_worker, values
+from tests.support.builders import MONDAY_9, raw
 
 VIP_SOCIAL_REFUND = {
     "customer_id": "U9",

@@ -4,8 +4,6 @@ reaches complaints.alerts through the outbox; however many workers look, once pe
 import json
 from datetime import datetime, timedelta
 
-from builders import MONDAY_9, RECEIVED, raw
-from kafka_helpers import publish, read_topic, running_worker, values, wait_for
 from sqlalchemy import select
 
 from complaintflow.consumers.kafka_loop import partitioner
@@ -22,6 +20,9 @@ from complaintflow.state_store.summary import summarize
 from complaintflow.state_store.tables import outbox_t
 from complaintflow.state_store.trend_store import SqlAlchemyTrends
 from complaintflow.state_store.unit_of_work import SqlAlchemyStore
+from tests.support.broker import publish, read_topic, running_worker, values
+from tests.support.builders import MONDAY_9, RECEIVED, raw
+from tests.support.waiting import wait_for
 
 NOON = MONDAY_9 + timedelta(hours=3)
 HOUR = timedelta(hours=1)

@@ -4,8 +4,6 @@ import base64
 import json
 from datetime import timedelta
 
-from builders import MONDAY_9, raw
-
 from complaintflow.engine.core.batch import (
     MAX_DEAD_LETTER_ORIGINAL,
     BatchChanges,
@@ -16,6 +14,7 @@ from complaintflow.engine.core.batch import (
 )
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
+from tests.support.builders import MONDAY_9, raw
 
 TOPICS = Topics("complaints")
 

@@ -5,12 +5,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from builders import SHANGHAI
 
 from complaintflow.engine.core.business_time import BusinessCalendar
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.errors import WorkflowError
 from complaintflow.workflows.definition import CalendarSpec
+from tests.support.builders import SHANGHAI
 
 
 def at(day: str, hhmm: str) -> datetime:

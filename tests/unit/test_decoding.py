@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from builders import EXAMPLE_PAYLOADS, MONDAY_9, RECEIVED, envelope_dict
 
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.events import (
@@ -47,6 +46,7 @@ from complaintflow.engine.core.payloads import (
     TimerFiredPayload,
 )
 from complaintflow.engine.core.vocabulary import Category, Channel, CustomerTier
+from tests.support.builders import EXAMPLE_PAYLOADS, MONDAY_9, RECEIVED, envelope_dict
 
 # The contract's table, written out rather than derived, so a renamed class or type shows up.
 CLASSES: dict[str, tuple[type[Envelope], type]] = {

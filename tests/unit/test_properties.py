@@ -9,7 +9,6 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from builders import EXAMPLE_PAYLOADS, MONDAY_9, RECEIVED, envelope_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -20,6 +19,7 @@ from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.events import INBOUND_TYPES, Envelope
 from complaintflow.engine.core.outcome import Refusal
 from complaintflow.engine.core.replay import ReplayResult, replay
+from tests.support.builders import EXAMPLE_PAYLOADS, MONDAY_9, RECEIVED, envelope_dict
 
 WORKFLOW = load_workflow()
 DEFINITION = WORKFLOW.definition

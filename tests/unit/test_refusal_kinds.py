@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from builders import MONDAY_9, Story, envelope_dict, event, raw
 
 from complaintflow.engine.core import decoding
 from complaintflow.engine.core.batch import BatchContext, InboundMessage, decide_batch, decode_batch
@@ -15,6 +14,7 @@ from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.outcome import Refusal, RefusalKind
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
+from tests.support.builders import MONDAY_9, Story, envelope_dict, event, raw
 
 TOPICS = Topics("complaints")
 

@@ -3,11 +3,10 @@ kind decided with explicit instants (the injected clock), no I/O."""
 
 from datetime import datetime, timedelta
 
-from builders import MONDAY_9, Story, event
-
 from complaintflow.engine.core.decision import decide
 from complaintflow.engine.core.events import LogEntry
 from complaintflow.engine.core.workflow import Workflow
+from tests.support.builders import MONDAY_9, Story, event
 
 T = MONDAY_9  # Mon 2025-07-14 09:00 Asia/Shanghai
 SOCIAL_VIP_REFUND = {

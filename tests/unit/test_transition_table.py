@@ -4,12 +4,12 @@ with a reason that names the state and the event (ARCHITECTURE.md's transition t
 from datetime import timedelta
 
 import pytest
-from builders import MONDAY_9, Story, event
 
 from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.decision import decide
 from complaintflow.engine.core.events import INBOUND_TYPES
 from complaintflow.engine.core.workflow import Workflow
+from tests.support.builders import MONDAY_9, Story, event
 
 T = MONDAY_9
 
@@ -46,7 +46,7 @@ ROUTES: dict[str, list[tuple[str, dict | None]]] = {
     ],
 }
 
-# The architecture's table for the example payloads of tests/builders.py; absent = refused.
+# The architecture's table for the example payloads of tests/support/builders.py; absent = refused.
 ALLOWED: dict[str, dict[str, str]] = {
     "received": {},
     "graded": {

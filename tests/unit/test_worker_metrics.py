@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from builders import raw
 
 from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.decoding import decode_event
@@ -11,6 +10,7 @@ from complaintflow.engine.core.outcome import Refusal, RefusalKind
 from complaintflow.engine.entrypoints.cli.serve import is_loopback
 from complaintflow.engine.entrypoints.http.app import bearer_matches
 from complaintflow.engine.service.worker_metrics import MetricSample, WorkerMetrics
+from tests.support.builders import raw
 
 
 def decoded_kind(value: bytes | None) -> RefusalKind:

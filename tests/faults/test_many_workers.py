@@ -8,15 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from builders import MONDAY_9, raw
-from kafka_helpers import (
-    WorkerProcess,
-    publish,
-    read_topic,
-    running_worker,
-    values,
-    wait_for,
-)
+import pytest
 from sqlalchemy import Engine, Select, func, select
 
 from complaintflow.consumers.kafka_loop import partitioner
@@ -28,6 +20,9 @@ from complaintflow.engine.settings import Settings
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
 from complaintflow.state_store.tables import aliases_t, complaints_t, history_t, timers_t
+from tests.support.broker import WorkerProcess, publish, read_topic, running_worker, values
+from tests.support.builders import MONDAY_9, raw
+from tests.support.waiting import wait_for
 
 BURST = 10_000
 # A P4 complaint's first response is due 10 min after receipt, warned at 8 min: a clock
@@ -58,6 +53,7 @@ def warnings_applied(engine: Engine) -> int:
     )
 
 
+@pytest.mark.slow  # 30-40 s: 10,000 timers through three worker processes, one killed
 def test_three_workers_one_killed_fire_a_burst_of_10000_timers_exactly_once(
     broker: str, topics: Topics, postgresql_url: str, workflow: Workflow
 ) -> None:

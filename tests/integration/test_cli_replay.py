@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from builders import MONDAY_9, raw
+from tests.support.builders import MONDAY_9, raw
 
 CLI = [sys.executable, "-m", "complaintflow.engine"]
 

@@ -5,13 +5,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from kafka_helpers import (
-    WorkerProcess,
-    publish,
-    read_topic,
-    values,
-    wait_for,
-)
+import pytest
 from sqlalchemy import func, select
 
 from complaintflow.engine.core.decoding import decode_event
@@ -23,6 +17,8 @@ from complaintflow.engine.entrypoints.cli.sample_day import sample_day
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
 from complaintflow.state_store.tables import aliases_t, complaints_t, history_t
+from tests.support.broker import WorkerProcess, publish, read_topic, values
+from tests.support.waiting import wait_for
 
 # the clock stands (almost) still where the day starts: no timer comes due mid-test
 DAY_START = "2025-07-15T08:00:00+08:00"
@@ -45,6 +41,7 @@ def distinct_inputs(lines: list[bytes]) -> int:
     return len(keys)
 
 
+@pytest.mark.slow  # about 20 s: a worker killed with SIGKILL mid-stream, then restarted
 def test_sigkill_mid_stream_then_restart(
     broker: str, topics: Topics, sqlite_url: str, workflow: Workflow
 ) -> None:

@@ -1,4 +1,5 @@
-"""Reading topics and waiting on conditions, with deadlines (never bare sleeps)."""
+"""The broker as tests use it: publishing, reading topics with deadlines (never bare sleeps),
+and workers run against it in a thread or as their own process."""
 
 import json
 import os
@@ -11,7 +12,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from builders import MONDAY_9
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from complaintflow.engine.bootstrap import build_worker
@@ -20,14 +20,8 @@ from complaintflow.engine.ports import Clock
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.service.worker import Worker
 from complaintflow.engine.settings import KafkaConnection, Settings
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+from tests.support.builders import MONDAY_9
+from tests.support.waiting import wait_for
 
 
 def read_topic(

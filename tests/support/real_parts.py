@@ -1,15 +1,13 @@
-"""Real parts for integration tests: a Tansu broker process, SQLite files and a PostgreSQL
-server started by pytest-postgresql. A missing part fails the run; it is never skipped."""
+"""Real parts for the contract, integration and fault tests: a Tansu broker process, SQLite
+files and a PostgreSQL server started by pytest-postgresql, as fixtures (registered by
+tests/conftest.py). A missing part fails the run; it is never skipped."""
 
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytest_postgresql.executors.proc import PostgreSQLExecutor
-from support.postgres_server import fresh_database, postgres_server
 
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.embedded_broker import (
@@ -20,6 +18,7 @@ from complaintflow.engine.embedded_broker import (
 )
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.schema import upgrade
+from tests.support.postgres_server import fresh_database, postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -69,16 +68,3 @@ def database_url(request: pytest.FixtureRequest) -> str:
     """The same tests on both backends."""
     name = "sqlite_url" if request.param == "sqlite" else "postgresql_url"
     return str(request.getfixturevalue(name))
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [shutil.which("complaintflow") or "complaintflow", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )

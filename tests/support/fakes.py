@@ -1,0 +1,324 @@
+"""The ports of engine/ports.py in memory, so that the processor, the relay and the sweeper are
+tested without I/O.
+
+One `FakeStore` holds every table; `FakeOutbox`, `FakeDueTimers` and `FakeTrendStore` read
+and write the same tables, as the SQLAlchemy adapters share one database: what a batch writes
+is what the relay publishes and the sweeper claims. The fakes keep what the real adapters
+guarantee, and tests/contract checks it on the fake, SQLite and PostgreSQL alike: nothing is
+kept unless committed, and a stale complaint version, a repeated inbox key, history version,
+timer or alias, or an open order that changed since it was read, is a `ConcurrencyConflict`.
+"""
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from complaintflow.engine.core.batch import BatchChanges, InboxEntry
+from complaintflow.engine.core.complaint import Complaint
+from complaintflow.engine.core.events import LogEntry
+from complaintflow.engine.core.trends import TrendAlert, TrendFigures
+from complaintflow.engine.errors import BrokerUnavailable, ConcurrencyConflict
+from complaintflow.engine.ports import Clock, DueTimer, OutboxRow
+
+Message = tuple[str, bytes | None, bytes]
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    id: int
+    partition: int
+    topic: str
+    key: bytes | None
+    value: bytes
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TimerRecord:
+    due_at: datetime
+    claimed_until: datetime | None = None
+    claimed_by: str | None = None
+
+
+@dataclass
+class Tables:
+    """The committed state. Values are immutable, so a copy of the dicts is a snapshot."""
+
+    complaints: dict[str, Complaint] = field(default_factory=dict)
+    inbox: dict[str, InboxEntry] = field(default_factory=dict)
+    history: dict[tuple[str, int], LogEntry] = field(default_factory=dict)
+    outbox: dict[int, OutboxRecord] = field(default_factory=dict)
+    timers: dict[tuple[str, str], TimerRecord] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    open_orders: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
+    trend_alerts: dict[str, TrendAlert] = field(default_factory=dict)
+    last_outbox_id: int = 0
+
+    def snapshot(self) -> "Tables":
+        return Tables(
+            complaints=dict(self.complaints),
+            inbox=dict(self.inbox),
+            history=dict(self.history),
+            outbox=dict(self.outbox),
+            timers=dict(self.timers),
+            aliases=dict(self.aliases),
+            open_orders=dict(self.open_orders),
+            trend_alerts=dict(self.trend_alerts),
+            last_outbox_id=self.last_outbox_id,
+        )
+
+    def add_outbox(
+        self, partition: int, topic: str, key: bytes | None, value: bytes, at: datetime
+    ) -> None:
+        self.last_outbox_id += 1
+        self.outbox[self.last_outbox_id] = OutboxRecord(
+            self.last_outbox_id, partition, topic, key, value, at
+        )
+
+
+def _conflict(why: str) -> ConcurrencyConflict:
+    return ConcurrencyConflict(f"another worker got there first: {why}")
+
+
+def apply_changes(t: Tables, changes: BatchChanges, now: datetime) -> None:
+    """What SqlAlchemyUnitOfWork.write does, on `t`; raises where it would hit a unique key or
+    find a row changed since it was read."""
+    for cid, complaint in sorted(changes.complaints.items()):
+        expected, current = changes.loaded_versions[cid], t.complaints.get(cid)
+        if expected is None and current is not None:
+            raise _conflict(f"complaint {cid} exists")
+        if expected is not None and (current is None or current.version != expected):
+            raise _conflict(f"complaint {cid} changed since read")
+        t.complaints[cid] = complaint
+    for entry in changes.inbox:
+        if entry.key in t.inbox:
+            raise _conflict(f"inbox key {entry.key}")
+        t.inbox[entry.key] = entry
+    for log in changes.history:
+        if (log.complaint_id, log.version) in t.history:
+            raise _conflict(f"history {log.complaint_id} v{log.version}")
+        t.history[(log.complaint_id, log.version)] = log
+    for m in changes.outbox:
+        t.add_outbox(m.partition, m.topic, m.key, m.value, now)
+    _apply_timers(t, changes)
+    for merged, into in changes.aliases.items():
+        if merged in t.aliases:
+            raise _conflict(f"alias {merged}")
+        t.aliases[merged] = into
+    for pair, claim in changes.open_orders.items():
+        read, holder = changes.orders_read.get(pair), t.open_orders.get(pair)
+        # a new pair is inserted (a rival's row is a unique violation); a read one is replaced
+        # only if it still names the complaint read
+        unchanged = holder is None if read is None else holder is not None and holder[0] == read
+        if not unchanged:
+            raise _conflict(f"open order {pair} changed")
+        t.open_orders[pair] = claim
+    for pair, cid in changes.closed_orders.items():
+        if (held := t.open_orders.get(pair)) is not None and held[0] == cid:
+            del t.open_orders[pair]
+
+
+def _apply_timers(t: Tables, changes: BatchChanges) -> None:
+    for cid, key, due in changes.timers_fired:
+        if (row := t.timers.get((cid, key))) is not None and row.due_at == due:
+            del t.timers[(cid, key)]
+    for cid, key in changes.timers_cancelled | set(changes.timers_set):
+        if changes.loaded_versions.get(cid) is not None:
+            t.timers.pop((cid, key), None)
+    for pair, timer in changes.timers_set.items():
+        if pair in t.timers:
+            raise _conflict(f"timer {pair}")
+        t.timers[pair] = TimerRecord(timer.due_at)
+
+
+class FakeUnitOfWork:
+    """Reads the committed tables (and this unit's own writes); `write` checks its changes
+    against them at once, and `commit` checks them again and applies them all or none."""
+
+    def __init__(self, store: "FakeStore") -> None:
+        self._store = store
+        self._written: list[BatchChanges] = []
+        self._view: Tables | None = None
+
+    def _tables(self) -> Tables:
+        return self._store.tables if self._view is None else self._view
+
+    def seen(self, keys: Collection[str]) -> set[str]:
+        return {k for k in keys if k in self._tables().inbox}
+
+    def resolve_aliases(self, complaint_ids: Collection[str]) -> dict[str, str]:
+        aliases = self._tables().aliases
+        return {i: aliases[i] for i in complaint_ids if i in aliases}
+
+    def load(self, complaint_ids: Collection[str]) -> dict[str, Complaint]:
+        complaints = self._tables().complaints
+        return {i: complaints[i] for i in complaint_ids if i in complaints}
+
+    def open_orders(self, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        orders = self._tables().open_orders
+        return {p: orders[p][0] for p in pairs if p in orders}
+
+    def write(self, changes: BatchChanges) -> None:
+        self._store.before_write()
+        self._view = self._applied([*self._written, changes])
+        self._written.append(changes)
+
+    def commit(self) -> None:
+        self._store.tables = self._applied(self._written)
+        self._written, self._view = [], None
+
+    def _applied(self, written: Sequence[BatchChanges]) -> Tables:
+        tables = self._store.tables.snapshot()
+        for changes in written:
+            apply_changes(tables, changes, self._store.clock.now())
+        return tables
+
+
+class FakeStore:
+    """The `Store` port. `rival_commits_first` and `conflicts` stand in for another worker."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.tables = Tables()
+        self.writes = 0
+        self.conflicts = 0
+        """The next this many writes raise ConcurrencyConflict, whatever they hold."""
+        self._rivals: list[Callable[[], object]] = []
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[FakeUnitOfWork]:
+        """Rolled back unless committed: an uncommitted unit's writes are simply dropped."""
+        yield FakeUnitOfWork(self)
+
+    def rival_commits_first(self, action: Callable[[], object]) -> None:
+        """Run `action` (e.g. another processor's whole batch) just before the next write, as
+        a worker that wins a race would."""
+        self._rivals.append(action)
+
+    def before_write(self) -> None:
+        self.writes += 1
+        while self._rivals:
+            self._rivals.pop(0)()
+        if self.conflicts > 0:
+            self.conflicts -= 1
+            raise ConcurrencyConflict("injected conflict")
+
+    def history(self, complaint_id: str) -> list[LogEntry]:
+        """One complaint's history in version order (a merged id reads its target's)."""
+        target = self.tables.aliases.get(complaint_id, complaint_id)
+        return sorted(
+            (e for (cid, _), e in self.tables.history.items() if cid == target),
+            key=lambda e: e.version,
+        )
+
+
+class FakeOutbox:
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+
+    def unsent(self, partitions: Collection[int], limit: int) -> Sequence[OutboxRow]:
+        rows = sorted(
+            (r for r in self._store.tables.outbox.values() if r.sent_at is None),
+            key=lambda r: r.id,
+        )
+        return [(r.id, r.topic, r.key, r.value) for r in rows if r.partition in partitions][:limit]
+
+    def mark_sent(self, ids: Collection[int], at: datetime) -> None:
+        outbox = self._store.tables.outbox
+        for i in ids:
+            if i in outbox:
+                outbox[i] = replace(outbox[i], sent_at=at)
+
+    def purge_sent(self, older_than: datetime) -> int:
+        outbox = self._store.tables.outbox
+        old = [i for i, r in outbox.items() if r.sent_at is not None and r.sent_at < older_than]
+        for i in old:
+            del outbox[i]
+        return len(old)
+
+
+class FakeDueTimers:
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+
+    def claim_due(self, now: datetime, limit: int, owner: str, lease: timedelta) -> list[DueTimer]:
+        timers = self._store.tables.timers
+        free = sorted(
+            (
+                (row.due_at, pair)
+                for pair, row in timers.items()
+                if row.due_at <= now and (row.claimed_until is None or row.claimed_until < now)
+            ),
+        )[:limit]
+        for _, pair in free:
+            timers[pair] = replace(timers[pair], claimed_until=now + lease, claimed_by=owner)
+        return [DueTimer(cid, key, due_at) for due_at, (cid, key) in free]
+
+
+class FakeTrendStore:
+    def __init__(self, store: FakeStore, closed_states: Collection[str]) -> None:
+        self._store = store
+        self._closed = set(closed_states)
+
+    def figures(self, now: datetime, window: timedelta, baseline_windows: int) -> TrendFigures:
+        complaints = self._store.tables.complaints.values()
+        start = now - window
+
+        def by_category(lo: datetime, hi: datetime) -> dict[str, int]:
+            counts: dict[str, int] = {}
+            for c in complaints:
+                if lo <= c.received_at < hi:
+                    counts[c.category.value] = counts.get(c.category.value, 0) + 1
+            return counts
+
+        still_open = [c for c in complaints if c.state not in self._closed]
+        return TrendFigures(
+            now=now,
+            window_counts=by_category(start, now),
+            baseline_counts=by_category(start - window * baseline_windows, start),
+            first_received_at=min((c.received_at for c in complaints), default=None),
+            open=len(still_open),
+            overdue_open=sum(c.overdue for c in still_open),
+        )
+
+    def record(
+        self,
+        alerts: Sequence[TrendAlert],
+        topic: str,
+        partition_of: Callable[[str], int],
+        at: datetime,
+    ) -> list[TrendAlert]:
+        tables = self._store.tables
+        recorded = []
+        for alert in alerts:
+            if str(alert.event_id) in tables.trend_alerts:
+                continue
+            key = f"trend:{alert.subject}"
+            tables.trend_alerts[str(alert.event_id)] = alert
+            tables.add_outbox(
+                partition_of(key), topic, key.encode(), alert.model_dump_json().encode(), at
+            )
+            recorded.append(alert)
+        return recorded
+
+
+class FakePublisher:
+    """Records what it is given; `fail_next(n)` makes the next n calls raise
+    BrokerUnavailable (nothing of such a call counts as published)."""
+
+    def __init__(self) -> None:
+        self.published: list[Message] = []
+        self.attempts = 0
+        self._failures = 0
+
+    def fail_next(self, times: int = 1) -> None:
+        self._failures = times
+
+    def publish(self, messages: Sequence[Message]) -> None:
+        self.attempts += 1
+        if self._failures > 0:
+            self._failures -= 1
+            raise BrokerUnavailable("fake broker: unavailable")
+        self.published.extend(messages)
