@@ -8,7 +8,7 @@ by event_id), never gaps or reordering.
 import logging
 import random
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -31,6 +31,8 @@ class OutboxRelay:
     failures: int = 0
     published: int = 0
     retry_at: float = 0.0
+    monotonic: Callable[[], float] = time.monotonic
+    """Backoff and budgets are measured on this, not on the business clock."""
     _jitter: random.Random = field(default_factory=random.Random)
     _last_purge: float = 0.0
 
@@ -41,11 +43,11 @@ class OutboxRelay:
         backlog; while the broker is failing, calls return at once until the backoff delay
         has passed.
         """
-        if time.monotonic() < self.retry_at:
+        if self.monotonic() < self.retry_at:
             return 0
         sent = 0
-        deadline = time.monotonic() + budget_s
-        while time.monotonic() < deadline:
+        deadline = self.monotonic() + budget_s
+        while self.monotonic() < deadline:
             rows = self.outbox.unsent(partitions, self.batch)
             if not rows:
                 break
@@ -54,7 +56,7 @@ class OutboxRelay:
             except BrokerUnavailable as exc:
                 self.failures += 1
                 delay = compute_backoff(self.failures, base=0.2, cap=10.0, jitter=self._jitter)
-                self.retry_at = time.monotonic() + delay
+                self.retry_at = self.monotonic() + delay
                 log.warning("outbox relay: %s; retrying in %.1f s", exc, delay)
                 return sent
             self.failures = 0
@@ -67,6 +69,6 @@ class OutboxRelay:
         return sent
 
     def _purge(self) -> None:
-        if time.monotonic() - self._last_purge > 60:
-            self._last_purge = time.monotonic()
+        if self.monotonic() - self._last_purge > 60:
+            self._last_purge = self.monotonic()
             self.outbox.purge_sent(self.clock.now() - RETENTION)

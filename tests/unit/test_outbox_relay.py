@@ -2,8 +2,7 @@
 and marked sent, each once while nothing fails; after a broker failure, nothing is tried
 before the backoff delay has passed.
 
-The relay reads `time.monotonic()` itself, so these tests replace the `time` the relay module
-sees with a hand-moved one (`ManualMonotonic`): no test sleeps.
+The relay's monotonic time is a hand-moved one here (`ManualMonotonic`): no test sleeps.
 """
 
 from collections.abc import Sequence
@@ -13,7 +12,6 @@ import pytest
 
 from complaintflow.engine.core.batch import BatchChanges, OutboundMessage
 from complaintflow.engine.service.clock import FixedClock
-from complaintflow.producers import outbox_relay
 from complaintflow.producers.outbox_relay import RETENTION, OutboxRelay
 from tests.support.builders import MONDAY_9
 from tests.support.fakes import FakeOutbox, FakePublisher, FakeStore, Message
@@ -25,7 +23,7 @@ PAST = 0.001
 
 
 class ManualMonotonic:
-    """Stands in for the `time` module in outbox_relay: its clock moves only when told."""
+    """The relay's monotonic time, moving only when told."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -38,10 +36,8 @@ class ManualMonotonic:
 
 
 @pytest.fixture
-def monotonic(monkeypatch: pytest.MonkeyPatch) -> ManualMonotonic:
-    manual = ManualMonotonic()
-    monkeypatch.setattr(outbox_relay, "time", manual)
-    return manual
+def monotonic() -> ManualMonotonic:
+    return ManualMonotonic()
 
 
 @pytest.fixture
@@ -54,8 +50,12 @@ def publisher() -> FakePublisher:
     return FakePublisher()
 
 
-def relay_of(store: FakeStore, publisher: FakePublisher, batch: int = 2000) -> OutboxRelay:
-    return OutboxRelay(FakeOutbox(store), publisher, store.clock, batch=batch)
+def relay_of(
+    store: FakeStore, publisher: FakePublisher, monotonic: ManualMonotonic, batch: int = 2000
+) -> OutboxRelay:
+    return OutboxRelay(
+        FakeOutbox(store), publisher, store.clock, batch=batch, monotonic=monotonic.monotonic
+    )
 
 
 def written(store: FakeStore, *rows: tuple[int, str]) -> None:
@@ -85,7 +85,7 @@ def test_publishes_the_owned_partitions_rows_in_the_order_written_and_marks_them
 ) -> None:
     written(store, (0, "a1"), (1, "b1"), (0, "a2"), (2, "c1"))
     written(store, (2, "c2"), (0, "a3"))
-    assert relay_of(store, publisher).drain({0, 2}) == 5
+    assert relay_of(store, publisher, monotonic).drain({0, 2}) == 5
     assert published(publisher) == ["a1", "a2", "c1", "c2", "a3"]
     assert unsent(store, 0, 2) == []
     assert unsent(store, 1) == ["b1"], "a partition it does not own is left to its owner"
@@ -95,14 +95,14 @@ def test_a_backlog_goes_out_in_batches_in_order(
     store: FakeStore, publisher: FakePublisher, monotonic: ManualMonotonic
 ) -> None:
     written(store, *((0, f"m{n}") for n in range(5)))
-    assert relay_of(store, publisher, batch=2).drain({0}) == 5
+    assert relay_of(store, publisher, monotonic, batch=2).drain({0}) == 5
     assert (published(publisher), publisher.attempts) == (["m0", "m1", "m2", "m3", "m4"], 3)
 
 
 def test_each_row_is_published_once_while_nothing_fails(
     store: FakeStore, publisher: FakePublisher, monotonic: ManualMonotonic
 ) -> None:
-    relay = relay_of(store, publisher, batch=2)
+    relay = relay_of(store, publisher, monotonic, batch=2)
     written(store, (0, "m0"), (0, "m1"), (0, "m2"))
     relay.drain({0})
     relay.drain({0})
@@ -118,7 +118,7 @@ def test_after_a_failure_nothing_is_tried_before_the_backoff_delay(
     # Given the broker fails the first publish
     written(store, (0, "m0"), (0, "m1"))
     publisher.fail_next()
-    relay = relay_of(store, publisher)
+    relay = relay_of(store, publisher, monotonic)
     assert relay.drain({0}) == 0
     assert unsent(store, 0) == ["m0", "m1"], "a failed publish marks nothing sent"
     # When the relay is called again before the delay (at least half of 0.2 s) has passed
@@ -139,7 +139,7 @@ def test_failures_in_a_row_back_off_longer(
 ) -> None:
     written(store, (0, "m0"))
     publisher.fail_next(2)
-    relay = relay_of(store, publisher)
+    relay = relay_of(store, publisher, monotonic)
     relay.drain({0})
     monotonic.advance(FIRST_DELAY + PAST)
     relay.drain({0})  # the second failure: 0.4 s less up to half of it in jitter
@@ -155,7 +155,7 @@ def test_a_success_resets_the_backoff(
     store: FakeStore, publisher: FakePublisher, monotonic: ManualMonotonic
 ) -> None:
     # Given a failure, then a success after the delay
-    relay = relay_of(store, publisher)
+    relay = relay_of(store, publisher, monotonic)
     written(store, (0, "m0"))
     publisher.fail_next()
     relay.drain({0})
@@ -190,7 +190,7 @@ def test_a_drain_stops_when_its_time_budget_is_spent(
     # Given a backlog of five batches that take a second each to publish
     slow = SlowPublisher(monotonic)
     written(store, *((0, f"m{n}") for n in range(5)))
-    relay = relay_of(store, slow, batch=1)
+    relay = relay_of(store, slow, monotonic, batch=1)
     # When the relay drains with a budget of 2 s, Then it returns after two, and the next
     # drain goes on where it stopped
     assert relay.drain({0}, budget_s=2.0) == 2
@@ -203,7 +203,7 @@ def test_sent_rows_are_purged_after_the_retention_at_most_once_a_minute(
 ) -> None:
     clock = store.clock
     assert isinstance(clock, FixedClock)
-    relay = relay_of(store, publisher)
+    relay = relay_of(store, publisher, monotonic)
     written(store, (0, "old"))
     relay.drain({0})
     # Given the retention has passed since "old" was sent
