@@ -1,6 +1,7 @@
-"""Real parts for the contract, integration and fault tests: a Tansu broker process, SQLite
-files and a PostgreSQL server started by pytest-postgresql, as fixtures (registered by
-tests/conftest.py). A missing part fails the run; it is never skipped."""
+"""Real parts for the contract, integration and fault tests: a Tansu broker process, an
+Apache Kafka broker (scripts/apache-kafka), SQLite files and a PostgreSQL server started by
+pytest-postgresql, as fixtures (registered by tests/conftest.py). A missing part fails the run;
+it is never skipped."""
 
 import uuid
 from collections.abc import Iterator
@@ -18,11 +19,13 @@ from complaintflow.engine.embedded_broker import (
 )
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.schema import upgrade
+from tests.support.apache_kafka import start_apache_kafka
 from tests.support.postgres_server import fresh_database, postgres_server
 
 
 @pytest.fixture(scope="session")
-def broker() -> Iterator[str]:
+def tansu() -> Iterator[str]:
+    """The embedded default: Tansu, memory-only."""
     port = free_port()
     process = start_tansu(port)
     bootstrap = f"127.0.0.1:{port}"
@@ -32,6 +35,22 @@ def broker() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Apache Kafka 4.x broker, PLAINTEXT."""
+    cluster = start_apache_kafka(tmp_path_factory.mktemp("apache-kafka") / "home")
+    try:
+        yield cluster.bootstrap
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session", params=["tansu", "apache"])
+def broker(request: pytest.FixtureRequest) -> str:
+    """Every test that claims Kafka behaviour runs on both brokers."""
+    return str(request.getfixturevalue("apache_kafka" if request.param == "apache" else "tansu"))
 
 
 @pytest.fixture
