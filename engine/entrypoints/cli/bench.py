@@ -220,7 +220,8 @@ def bench(
             worker.wait(timeout=30)
     latencies = sorted(watcher.seen_at[e] - sent_at[e] for e in applied_ids)
     engine_rate = len(messages) / (last - first)
-    _print(len(messages), complaints, engine_rate, latencies, peak, ceiling)
+    where = settings.bootstrap_servers or "the embedded Tansu"
+    _print(len(messages), complaints, engine_rate, latencies, peak, ceiling, where)
 
 
 def _wait_for_log(
@@ -267,9 +268,11 @@ def _print(
     latencies: list[float],
     peak: float,
     ceiling: dict[str, float],
+    broker: str,
 ) -> None:
     table = Table(
-        title=f"complaintflow bench: {events} events, {complaints} complaints, one worker, SQLite"
+        title=f"complaintflow bench: {events} events, {complaints} complaints, one worker, "
+        f"SQLite, broker {broker}"
     )
     table.add_column("measure")
     table.add_column("value", justify="right")
