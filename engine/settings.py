@@ -9,14 +9,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from complaintflow.workflows.durations import Duration
 
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
 
 class KafkaConnection(BaseModel, frozen=True):
     """Where a Kafka client connects and how it proves who it is. Every client the project
     makes takes its options from here, so a secured cluster needs no code path of its own."""
 
     bootstrap_servers: str
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_cafile: Path | None = None
