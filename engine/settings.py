@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         default=None, description="where the worker's clock starts (drills, acceptance runs)"
     )
     batch_size: int = Field(default=1000, ge=1, le=50_000)
+    max_event_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="inbound values larger than this are dead-lettered as too_large, unparsed",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="the worker's log on stderr (kafka-python's own: warnings)"
     )

@@ -3,6 +3,10 @@
 Pure: the caller loads what the batch needs (seen inbox keys, aliases, complaints, open
 orders) and writes the returned `BatchChanges` in one transaction, then commits offsets.
 Events for the same complaint in one batch chain through the working set in order.
+
+One bad event never holds up the others: input over the size limit, an outcome whose message
+the broker would refuse, and a decision that raises are each dead-lettered like any refusal,
+with nothing of that event applied.
 """
 
 import base64
@@ -14,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from complaintflow.engine.core.complaint import Complaint, Timer
 from complaintflow.engine.core.decision import decide
-from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.decoding import MAX_EVENT_BYTES, decode_event
 from complaintflow.engine.core.events import ComplaintReceived, InboundEvent, LogEntry, TimerFired
 from complaintflow.engine.core.outcome import Outcome, Refusal, RefusalKind
 from complaintflow.engine.core.topics import Topics
@@ -110,6 +114,8 @@ class BatchChanges:
     refusal_kinds: list[RefusalKind] = field(default_factory=list)
     duplicates: int = 0
     unchanged: int = 0
+    # (event_id, what the decision raised) of each event refused as internal_error, to log
+    internal_errors: list[tuple[str, Exception]] = field(default_factory=list)
 
 
 @dataclass
@@ -123,10 +129,17 @@ class BatchContext:
 
 
 Decoded = tuple[InboundMessage, InboundEvent | Refusal]
+Decide = Callable[[Complaint | None, InboundEvent, datetime, Workflow, Complaint | None], Outcome]
+
+# Kafka's default message.max.bytes is 1,048,588 including the record's overhead and key
+MAX_OUTBOUND_BYTES = 1_000_000
+MAX_ERROR_MESSAGE = 300
 
 
-def decode_batch(messages: Sequence[InboundMessage]) -> list[Decoded]:
-    return [(m, decode_event(m.value)) for m in messages]
+def decode_batch(
+    messages: Sequence[InboundMessage], *, max_bytes: int = MAX_EVENT_BYTES
+) -> list[Decoded]:
+    return [(m, decode_event(m.value, max_bytes=max_bytes)) for m in messages]
 
 
 def addressed(decoded: Sequence[Decoded]) -> tuple[set[str], set[str], set[tuple[str, str]]]:
@@ -151,9 +164,16 @@ def decide_batch(
     now: datetime,
     topics: Topics,
     partition_of: Callable[[str], int],
+    max_outbound_bytes: int = MAX_OUTBOUND_BYTES,
+    decide_event: Decide = decide,
 ) -> BatchChanges:
-    """Decide each decoded message in order, collecting the batch's changes."""
-    batch = _Batch(context, workflow, now, topics, partition_of)
+    """Decide each decoded message in order, collecting the batch's changes.
+
+    An event whose outcome holds a message over `max_outbound_bytes` is refused as too_large
+    rather than written to an outbox the relay could never empty. `decide_event` is the
+    decision; it is a parameter so that a test can make it fail on one event.
+    """
+    batch = _Batch(context, workflow, now, topics, partition_of, max_outbound_bytes, decide_event)
     for message, event in decoded:
         batch.take(message, event)
     return batch.changes
@@ -163,6 +183,12 @@ def target_id_of(event: InboundEvent, context: BatchContext) -> str:
     return context.aliases.get(event.complaint_id, event.complaint_id)
 
 
+@dataclass(frozen=True)
+class _Decided:
+    outcome: Outcome
+    outbound: list[OutboundMessage]
+
+
 @dataclass
 class _Batch:
     context: BatchContext
@@ -170,6 +196,8 @@ class _Batch:
     now: datetime
     topics: Topics
     partition_of: Callable[[str], int]
+    max_outbound_bytes: int
+    decide_event: Decide
     changes: BatchChanges = field(default_factory=BatchChanges)
 
     def take(self, message: InboundMessage, event: InboundEvent | Refusal) -> None:
@@ -188,18 +216,68 @@ class _Batch:
         if isinstance(event, ComplaintReceived) and event.payload.order_id is not None:
             found = ctx.open_orders.get((event.payload.customer_id, event.payload.order_id))
             candidate = ctx.complaints.get(found) if found else None
-        outcome = decide(ctx.complaints.get(target_id), event, self.now, self.workflow, candidate)
+        decided = self._decide(ctx.complaints.get(target_id), event, candidate)
         if isinstance(event, TimerFired):
             self._consume_firing(target_id, event)
-        if outcome.refusal is not None:
-            self._dead_letter(message, outcome.refusal, key, event.complaint_id)
-        elif outcome.complaint is None:
+        if isinstance(decided, Refusal):
+            self._dead_letter(message, decided, key, event.complaint_id)
+        elif decided.outcome.complaint is None:
             self.changes.unchanged += 1
             self.changes.inbox.append(
                 InboxEntry(key=key, complaint_id=target_id, outcome="unchanged")
             )
         else:
-            self._apply(outcome, outcome.complaint, key)
+            self._apply(decided.outcome, decided.outcome.complaint, key, decided.outbound)
+
+    def _decide(
+        self, complaint: Complaint | None, event: InboundEvent, candidate: Complaint | None
+    ) -> _Decided | Refusal:
+        """The event's outcome and the messages it publishes, or why it is refused.
+
+        A decision that raises is a bug met by this one event (a poison event): it becomes an
+        internal_error refusal, so the rest of the batch, and the partition, go on. Nothing
+        of a refused event reaches the working set, so later events see the complaint as
+        it was.
+        """
+        try:
+            outcome = self.decide_event(complaint, event, self.now, self.workflow, candidate)
+            if outcome.refusal is not None:
+                return outcome.refusal
+            if outcome.complaint is None:
+                return _Decided(outcome, [])
+            outbound = self._outbound(outcome.complaint.complaint_id, outcome.entries)
+        except Exception as exc:
+            self.changes.internal_errors.append((str(event.event_id), exc))
+            text = str(exc)
+            if len(text) > MAX_ERROR_MESSAGE:
+                text = f"{text[:MAX_ERROR_MESSAGE]}..."
+            return Refusal(
+                kind=RefusalKind.INTERNAL_ERROR,
+                reason=f"internal_error: {type(exc).__name__}: {text}",
+            )
+        return outbound if isinstance(outbound, Refusal) else _Decided(outcome, outbound)
+
+    def _outbound(
+        self, complaint_id: str, entries: Sequence[LogEntry]
+    ) -> list[OutboundMessage] | Refusal:
+        """Every message the entries publish, or too_large if one of them is over the broker's
+        limit: such a row would block its partition's outbox for good."""
+        partition, key = self.partition_of(complaint_id), complaint_id.encode()
+        messages = []
+        for entry in entries:
+            value = entry.model_dump_json().encode()
+            topics = self.topics.destinations(entry)
+            if len(value) > self.max_outbound_bytes:
+                return Refusal(
+                    kind=RefusalKind.TOO_LARGE,
+                    reason=f"too_large: its {entry.type} on {topics[0]} would be {len(value)} "
+                    f"bytes, over the broker's limit of {self.max_outbound_bytes}",
+                )
+            messages += [
+                OutboundMessage(partition=partition, topic=topic, key=key, value=value)
+                for topic in topics
+            ]
+        return messages
 
     def _consume_firing(self, complaint_id: str, event: TimerFired) -> None:
         """A firing is consumed whatever it decided (also when it is a duplicate), so its row
@@ -229,7 +307,13 @@ class _Batch:
             )
         )
 
-    def _apply(self, outcome: Outcome, complaint: Complaint, key: str) -> None:
+    def _apply(
+        self,
+        outcome: Outcome,
+        complaint: Complaint,
+        key: str,
+        outbound: Sequence[OutboundMessage],
+    ) -> None:
         changes, ctx = self.changes, self.context
         cid = complaint.complaint_id
         if cid not in changes.loaded_versions:
@@ -240,16 +324,7 @@ class _Batch:
         changes.applied += 1
         changes.inbox.append(InboxEntry(key=key, complaint_id=cid, outcome="applied"))
         changes.history.extend(outcome.entries)
-        partition = self.partition_of(cid)
-        complaint_key = cid.encode()
-        for entry in outcome.entries:
-            value = entry.model_dump_json().encode()
-            for topic in self.topics.destinations(entry):
-                changes.outbox.append(
-                    OutboundMessage(
-                        partition=partition, topic=topic, key=complaint_key, value=value
-                    )
-                )
+        changes.outbox.extend(outbound)
         for timer in outcome.timers_set:
             changes.timers_cancelled.discard((cid, timer.key))
             changes.timers_set[(cid, timer.key)] = timer

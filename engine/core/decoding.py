@@ -12,11 +12,22 @@ from complaintflow.engine.errors import describe_errors
 
 _ADAPTER: TypeAdapter[InboundEvent] = TypeAdapter(InboundEvent)
 
+MAX_EVENT_BYTES = 1024 * 1024
 
-def decode_event(raw: bytes | None) -> InboundEvent | Refusal:
-    """Validate one Kafka message value against the envelope contract."""
+
+def decode_event(raw: bytes | None, *, max_bytes: int = MAX_EVENT_BYTES) -> InboundEvent | Refusal:
+    """Validate one Kafka message value against the envelope contract.
+
+    The size is checked before anything is parsed, so a huge value costs no parsing time and
+    no memory beyond its own bytes.
+    """
     if raw is None:
         return Refusal(kind=RefusalKind.NO_VALUE, reason="message has no value")
+    if len(raw) > max_bytes:
+        return Refusal(
+            kind=RefusalKind.TOO_LARGE,
+            reason=f"too_large: {len(raw)} bytes, the limit is {max_bytes}",
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -61,13 +72,13 @@ def _describe(exc: ValidationError) -> Refusal:
         tag = first.get("ctx", {}).get("tag")
         return Refusal(
             kind=RefusalKind.UNKNOWN_TYPE,
-            reason=f"unknown event type {tag!r}; known types: {', '.join(INBOUND_TYPES)}",
+            reason=f"unknown event type {_excerpt(tag)}; known types: {', '.join(INBOUND_TYPES)}",
         )
     for error in errors:
         if error["loc"][1:] == ("schema_version",) and error["type"] == "literal_error":
             return Refusal(
                 kind=RefusalKind.UNSUPPORTED_SCHEMA_VERSION,
-                reason=f"unsupported schema_version {error.get('input')!r}; "
+                reason=f"unsupported schema_version {_excerpt(error.get('input'))}; "
                 f"this engine reads schema_version {SCHEMA_VERSION}",
             )
     in_payload = all(e["loc"][1:2] == ("payload",) for e in errors)
@@ -80,3 +91,9 @@ def _describe(exc: ValidationError) -> Refusal:
         kind=refusal_kind,
         reason=f"{kind_name} for {first['loc'][0]}: {describe_errors(errors, skip=1)}",
     )
+
+
+def _excerpt(value: object, limit: int = 80) -> str:
+    """The repr of an input value quoted in a reason, cut so the reason stays readable."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."

@@ -1,8 +1,9 @@
 """What a decision returns: the new complaint, history entries, timer changes, or a refusal."""
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from complaintflow.engine.core.complaint import Complaint, Timer
 from complaintflow.engine.core.events import LogEntry
@@ -22,6 +23,20 @@ class RefusalKind(StrEnum):
     UNKNOWN_COMPLAINT = "unknown_complaint"
     DUPLICATE_COMPLAINT = "duplicate_complaint"
     NOT_ALLOWED_IN_STATE = "not_allowed_in_state"
+    TOO_LARGE = "too_large"  # over the input limit, or an outbound message over the broker's
+    INTERNAL_ERROR = "internal_error"  # the decision raised: a bug met by this one event
+
+
+MAX_REASON_BYTES = 1000
+
+
+def _within_reason_size(reason: str) -> str:
+    """A reason may quote input (an unknown type, a bad value): cut to its first 1000 bytes of
+    UTF-8, so that a dead letter stays small whatever was sent."""
+    encoded = reason.encode()
+    if len(encoded) <= MAX_REASON_BYTES:
+        return reason
+    return encoded[: MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
 
 
 class Refusal(BaseModel):
@@ -31,7 +46,7 @@ class Refusal(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: RefusalKind
-    reason: str
+    reason: Annotated[str, AfterValidator(_within_reason_size)]
 
 
 class Outcome(BaseModel):

@@ -53,7 +53,14 @@ EventTime = Annotated[AwareDatetime, AfterValidator(_within_supported_range)]
 Amount = Annotated[
     Decimal, BeforeValidator(_decimal_string), Field(ge=0, max_digits=18, decimal_places=2)
 ]
-Text = Annotated[str, Field(max_length=10_000)]
+# Every string and list of the inbound contract is bounded (README, "Limits"): a valid event
+# stays far below the broker's message size once it is re-emitted with its version and state.
+Description = Annotated[str, Field(max_length=10_000)]
+Text = Annotated[str, Field(max_length=5_000)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+EvidenceItems = Annotated[
+    list[Annotated[str, Field(max_length=500)]], Field(min_length=1, max_length=100)
+]
 
 
 class Payload(BaseModel):
@@ -61,11 +68,11 @@ class Payload(BaseModel):
 
 
 class ComplaintReceivedPayload(Payload):
-    customer_id: Annotated[str, Field(min_length=1, max_length=128)]
+    customer_id: Identifier
     channel: Channel
     category: Category
-    description: Text
-    order_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    description: Description
+    order_id: Identifier | None = None
     amount: Amount | None = None
     customer_tier: CustomerTier = CustomerTier.REGULAR
 
@@ -76,17 +83,17 @@ class ComplaintRegradedPayload(Payload):
 
 
 class AgentRespondedPayload(Payload):
-    agent_id: Annotated[str, Field(min_length=1, max_length=128)]
+    agent_id: Identifier
     message: Text
 
 
 class EvidenceRequestedPayload(Payload):
-    items: Annotated[list[str], Field(min_length=1)]
+    items: EvidenceItems
     requested_from: EvidenceSource
 
 
 class EvidenceSubmittedPayload(Payload):
-    items: Annotated[list[str], Field(min_length=1)]
+    items: EvidenceItems
 
 
 class CollaborationRequestedPayload(Payload):
@@ -97,7 +104,7 @@ class CollaborationRequestedPayload(Payload):
 class DepartmentRepliedPayload(Payload):
     department: Department
     outcome: ReplyOutcome
-    responsible_party: str | None = None
+    responsible_party: Annotated[str, Field(max_length=200)] | None = None
     note: Text | None = None
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.decision import decide
-from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.decoding import MAX_EVENT_BYTES, decode_event
 from complaintflow.engine.core.events import ComplaintReceived, InboundEvent, LogEntry, timer_fired
 from complaintflow.engine.core.outcome import Outcome, Refusal
 from complaintflow.engine.core.workflow import Workflow
@@ -42,13 +42,14 @@ class ReplayResult:
 class _Replayer:
     workflow: Workflow
     fire_timers: bool
+    max_event_bytes: int
     result: ReplayResult = field(default_factory=ReplayResult)
     due: list[tuple[datetime, str, str]] = field(default_factory=list)
     by_order: dict[tuple[str, str], str] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
 
     def line(self, number: int, raw: bytes) -> None:
-        event = decode_event(raw)
+        event = decode_event(raw, max_bytes=self.max_event_bytes)
         if isinstance(event, Refusal):
             self.result.refusals.append(LineRefusal(number, None, event.reason))
             return
@@ -98,11 +99,13 @@ def replay(
     *,
     fire_timers: bool = True,
     until: datetime | None = None,
+    max_event_bytes: int = MAX_EVENT_BYTES,
 ) -> ReplayResult:
     """Decide every non-blank line in order; with `fire_timers`, timers due before an event
     fire first (a stale one changes nothing). After the last event, timers due up to `until`
-    fire too: the state a worker whose clock stands at `until` reaches."""
-    replayer = _Replayer(workflow, fire_timers)
+    fire too: the state a worker whose clock stands at `until` reaches. A line over
+    `max_event_bytes` is refused unparsed, as the worker refuses such a message."""
+    replayer = _Replayer(workflow, fire_timers, max_event_bytes)
     for number, raw in enumerate(lines, start=1):
         if raw.strip():
             replayer.line(number, raw.strip())

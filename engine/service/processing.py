@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from complaintflow.engine.core.batch import (
+    MAX_OUTBOUND_BYTES,
     BatchChanges,
     BatchContext,
     InboundMessage,
@@ -18,6 +19,7 @@ from complaintflow.engine.core.batch import (
     decide_batch,
     decode_batch,
 )
+from complaintflow.engine.core.decoding import MAX_EVENT_BYTES
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.errors import ConcurrencyConflict
@@ -34,9 +36,11 @@ class BatchProcessor:
     clock: Clock
     topics: Topics
     partition_of: Callable[[str], int]
+    max_event_bytes: int = MAX_EVENT_BYTES
+    max_outbound_bytes: int = MAX_OUTBOUND_BYTES
 
     def process(self, messages: Sequence[InboundMessage]) -> BatchChanges:
-        decoded = decode_batch(messages)
+        decoded = decode_batch(messages, max_bytes=self.max_event_bytes)
         keys, ids, orders = addressed(decoded)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -57,12 +61,21 @@ class BatchProcessor:
                         now=self.clock.now(),
                         topics=self.topics,
                         partition_of=self.partition_of,
+                        max_outbound_bytes=self.max_outbound_bytes,
                     )
                     uow.write(changes)
                     uow.commit()
+                    _log_internal_errors(changes)
                     return changes
             except ConcurrencyConflict as exc:
                 if attempt == MAX_ATTEMPTS:
                     raise
                 log.info("batch conflicted with another worker (%s); deciding it again", exc)
         raise AssertionError("unreachable")
+
+
+def _log_internal_errors(changes: BatchChanges) -> None:
+    """The dead letter holds one line of a decision that raised; the traceback, which the
+    fix needs, goes to the log, once the batch that refused the event is committed."""
+    for event_id, exc in changes.internal_errors:
+        log.error("event %s was dead-lettered as internal_error", event_id, exc_info=exc)

@@ -32,6 +32,8 @@ def test_the_reason_labels_are_todays_class_names() -> None:
         "unknown_complaint",
         "duplicate_complaint",
         "not_allowed_in_state",
+        "too_large",
+        "internal_error",
     }
 
 
