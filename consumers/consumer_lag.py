@@ -13,6 +13,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from complaintflow.engine.errors import BrokerUnavailable
+from complaintflow.engine.kafka_clients import open_client
 from complaintflow.engine.settings import KafkaConnection
 
 
@@ -34,8 +35,9 @@ class ConsumerLag:
 
     def _read(self) -> dict[int, int]:
         if self._consumer is None:
-            self._consumer = KafkaConsumer(
-                **self.connection.client_options(),
+            self._consumer = open_client(
+                KafkaConsumer,
+                self.connection,
                 group_id=self.group_id,
                 enable_auto_commit=False,
                 request_timeout_ms=5_000,

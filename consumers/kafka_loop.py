@@ -7,6 +7,7 @@ happens on this one thread; rebalance callbacks run inside `poll`, between batch
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +21,7 @@ from kafka.structs import OffsetAndMetadata
 
 from complaintflow.engine.core.batch import InboundMessage
 from complaintflow.engine.errors import BrokerUnavailable
+from complaintflow.engine.kafka_clients import open_client
 from complaintflow.engine.ports import Processor, Relay
 from complaintflow.engine.settings import KafkaConnection
 
@@ -29,23 +31,22 @@ log = logging.getLogger(__name__)
 def consumer_for(connection: KafkaConnection, group_id: str, **overrides: object) -> KafkaConsumer:
     """Small poll and session intervals: a consumer group on the embedded broker forms in
     about max_poll_interval_ms, and a dead worker's partitions move after session_timeout_ms."""
-    try:
-        return KafkaConsumer(
-            **connection.client_options(),
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_interval_ms=overrides.pop("max_poll_interval_ms", 10_000),
-            session_timeout_ms=overrides.pop("session_timeout_ms", 6_000),
-            heartbeat_interval_ms=overrides.pop("heartbeat_interval_ms", 1_000),
-            fetch_max_bytes=32 * 1024 * 1024,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            **overrides,
-        )
-    except KafkaError as exc:
-        raise BrokerUnavailable(
-            f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
-        ) from None
+    return open_client(
+        KafkaConsumer,
+        connection,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_interval_ms=overrides.pop("max_poll_interval_ms", 10_000),
+        session_timeout_ms=overrides.pop("session_timeout_ms", 6_000),
+        heartbeat_interval_ms=overrides.pop("heartbeat_interval_ms", 1_000),
+        # a group formed before a new topic's metadata reached its leader assigns nothing;
+        # the next metadata refresh sees the partitions and rejoins (default: 5 minutes)
+        metadata_max_age_ms=overrides.pop("metadata_max_age_ms", 5_000),
+        fetch_max_bytes=32 * 1024 * 1024,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        **overrides,
+    )
 
 
 def inbound_partitions(connection: KafkaConnection, topic: str) -> int:
@@ -102,6 +103,7 @@ class InboundLoop:
     _last_offsets: dict[TopicPartition, OffsetAndMetadata] = field(default_factory=dict)
 
     def run(self) -> None:
+        self._await_partitions()
         self.consumer.subscribe(
             [self.topic], listener=_Rebalance(self.on_assigned, self._forget_offsets)
         )
@@ -111,6 +113,17 @@ class InboundLoop:
             self._commit_last()
         finally:
             self.consumer.close(autocommit=False)
+
+    def _await_partitions(self, timeout_s: float = 30.0) -> None:
+        """Join the group only once this consumer knows the topic's partitions: on Apache
+        Kafka a topic created moments ago can be missing from the first metadata, and a
+        group leader without it assigns no partition to anyone."""
+        deadline = time.monotonic() + timeout_s
+        while not self.consumer.partitions_for_topic(self.topic):
+            if time.monotonic() > deadline or self.stop.wait(0.1):
+                if self.stop.is_set():
+                    return
+                raise BrokerUnavailable(f"no partitions of {self.topic} within {timeout_s:.0f} s")
 
     def step(self) -> None:
         polled = self.consumer.poll(timeout_ms=100, max_records=self.max_records)

@@ -17,9 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from complaintflow.consumers.consumer_lag import ConsumerLag
@@ -32,8 +30,9 @@ from complaintflow.consumers.kafka_loop import (
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow, compile_workflow
 from complaintflow.engine.embedded_broker import create_topics, embedded_broker
-from complaintflow.engine.entrypoints.http.app import ReportBuilder, create_app
+from complaintflow.engine.entrypoints.http.app import CONNECTIONS, ReportBuilder, create_app
 from complaintflow.engine.errors import BrokerUnavailable, StoreUnavailable
+from complaintflow.engine.kafka_clients import open_client
 from complaintflow.engine.ports import Clock
 from complaintflow.engine.service.clock import ScaledClock, SystemClock
 from complaintflow.engine.service.processing import BatchProcessor
@@ -45,7 +44,7 @@ from complaintflow.producers.kafka_publisher import KafkaPublisher
 from complaintflow.producers.outbox_relay import OutboxRelay
 from complaintflow.producers.publisher import ComplaintPublisher
 from complaintflow.producers.timer_sweeper import TimerSweeper
-from complaintflow.state_store.database import open_engine, redacted
+from complaintflow.state_store.database import open_engine, redacted, store_errors
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
 from complaintflow.state_store.schema import require_head
@@ -70,21 +69,36 @@ def clock_for(settings: Settings) -> Clock:
 
 
 def open_database(settings: Settings) -> Engine:
-    """The configured database as it is (for migrating it, or a demo's fresh file)."""
-    return open_engine(settings.database_url)
+    """The configured database as it is (for migrating it, or a demo's fresh file), refusing
+    a SQLite file whose directory does not exist (the driver would only say it cannot open
+    it)."""
+    engine = open_engine(settings.database_url)
+    file = _sqlite_file(engine)
+    if file is not None and not file.parent.is_dir():
+        shown = redacted(settings.database_url)
+        raise StoreUnavailable(f"database URL {shown!r}: no such directory {file.parent}")
+    return engine
 
 
 def open_store(settings: Settings) -> Engine:
     """The configured database, refusing a SQLite file that does not exist (connecting would
-    create an empty one) and a database that is not at the code's schema."""
+    create an empty one), a database that cannot be reached and one that is not at the
+    code's schema, each in one line."""
     engine = open_engine(settings.database_url)
-    database = make_url(settings.database_url).database
-    file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
-    if file and not Path(str(database)).is_file():
+    file = _sqlite_file(engine)
+    if file is not None and not file.is_file():
         shown = redacted(settings.database_url)
-        raise StoreUnavailable(f"database URL {shown!r}: no such SQLite file {database}")
-    require_head(engine)
+        raise StoreUnavailable(f"database URL {shown!r}: no such SQLite file {file}")
+    with store_errors(settings.database_url):
+        require_head(engine)
     return engine
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    return Path(str(database))
 
 
 def complaint_store(engine: Engine, clock: Clock | None = None) -> SqlAlchemyStore:
@@ -120,22 +134,12 @@ def complaint_publisher(connection: KafkaConnection, settings: Settings) -> Comp
 
 def kafka_consumer(connection: KafkaConnection, **options: Any) -> KafkaConsumer:
     """A consumer outside any group (tail, the bench's reader)."""
-    try:
-        return KafkaConsumer(**connection.client_options(), enable_auto_commit=False, **options)
-    except KafkaError as exc:
-        raise BrokerUnavailable(
-            f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
-        ) from None
+    return open_client(KafkaConsumer, connection, enable_auto_commit=False, **options)
 
 
 def kafka_producer(connection: KafkaConnection, **options: Any) -> KafkaProducer:
     """A producer with kafka-python's defaults but `options` (the bench's raw ceiling)."""
-    try:
-        return KafkaProducer(**connection.client_options(), **options)
-    except KafkaError as exc:
-        raise BrokerUnavailable(
-            f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
-        ) from None
+    return open_client(KafkaProducer, connection, **options)
 
 
 @dataclass(frozen=True)
@@ -247,8 +251,9 @@ def _trend_watch(wiring: _WorkerWiring) -> TrendWatch:
 def build_http_app(
     settings: Settings, report: ReportBuilder, clock: Clock | None = None
 ) -> FastAPI:
-    """The service of `complaintflow serve`; consumer lag when a broker is configured."""
-    engine = open_engine(settings.database_url)
+    """The service of `complaintflow serve`; consumer lag when a broker is configured. Its
+    pool holds exactly the connections the service bounds its reads to."""
+    engine = open_engine(settings.database_url, connections=CONNECTIONS)
     inbound = Topics(settings.topic_prefix).inbound
     lag = None
     if settings.bootstrap_servers:

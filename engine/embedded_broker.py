@@ -10,10 +10,11 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import TopicAlreadyExistsError
 
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.errors import BrokerUnavailable
+from complaintflow.engine.kafka_clients import open_client
 from complaintflow.engine.settings import KafkaConnection
 
 INBOUND_PARTITIONS = 6
@@ -56,13 +57,18 @@ def wait_until_ready(
     connection = KafkaConnection.of(broker)
     deadline = time.monotonic() + START_TIMEOUT_S
     last: Exception | None = None
-    while time.monotonic() < deadline:
+    while (left := deadline - time.monotonic()) > 0:
         if process is not None and process.poll() is not None:
             raise BrokerUnavailable(f"embedded broker exited with status {process.returncode}")
         try:
-            KafkaAdminClient(**connection.client_options(), request_timeout_ms=2000).close()
+            open_client(
+                KafkaAdminClient,
+                connection,
+                request_timeout_ms=2000,
+                bootstrap_timeout_ms=max(1000, int(left * 1000)),
+            ).close()
             return
-        except KafkaError as exc:
+        except BrokerUnavailable as exc:
             last = exc
             time.sleep(0.05)
     raise BrokerUnavailable(
@@ -78,12 +84,7 @@ def create_topics(
     replicated on up to three brokers: a cluster's leader can then die without losing an
     acknowledged event (with the producer's acks=all and the cluster's min.insync.replicas)."""
     connection = KafkaConnection.of(broker)
-    try:
-        admin = KafkaAdminClient(**connection.client_options(), request_timeout_ms=10_000)
-    except KafkaError as exc:
-        raise BrokerUnavailable(
-            f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
-        ) from None
+    admin = open_client(KafkaAdminClient, connection, request_timeout_ms=10_000)
     try:
         existing = set(admin.list_topics())
         replicas = min(3, len(admin.describe_cluster()["brokers"]))

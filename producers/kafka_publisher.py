@@ -10,25 +10,22 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from complaintflow.engine.errors import BrokerUnavailable
+from complaintflow.engine.kafka_clients import open_client
 from complaintflow.engine.settings import KafkaConnection
 
 
 def producer_for(connection: KafkaConnection, **overrides: object) -> KafkaProducer:
-    try:
-        return KafkaProducer(
-            **connection.client_options(),
-            acks="all",
-            linger_ms=2,
-            batch_size=256 * 1024,
-            max_in_flight_requests_per_connection=1,
-            retries=5,
-            request_timeout_ms=10_000,
-            **overrides,
-        )
-    except KafkaError as exc:
-        raise BrokerUnavailable(
-            f"Kafka at {connection.bootstrap_servers} unreachable: {exc}"
-        ) from None
+    return open_client(
+        KafkaProducer,
+        connection,
+        acks="all",
+        linger_ms=2,
+        batch_size=256 * 1024,
+        max_in_flight_requests_per_connection=1,
+        retries=5,
+        request_timeout_ms=10_000,
+        **overrides,
+    )
 
 
 class KafkaPublisher:

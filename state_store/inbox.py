@@ -5,7 +5,7 @@ from collections.abc import Collection
 from sqlalchemy import Engine, func, select
 
 from complaintflow.state_store.database import READ_ONLY
-from complaintflow.state_store.tables import inbox_t
+from complaintflow.state_store.tables import chunks, inbox_t
 
 
 def processed_inputs(engine: Engine, event_ids: Collection[str], undecodable: int) -> int:
@@ -13,10 +13,14 @@ def processed_inputs(engine: Engine, event_ids: Collection[str], undecodable: in
     the undecodable ones, counted by the refusals that carry no complaint (at most
     `undecodable`, since earlier refusals of the same kind may be in the store too)."""
     with engine.connect().execution_options(**READ_ONLY) as connection:
-        seen = connection.scalar(
-            select(func.count()).select_from(inbox_t).where(inbox_t.c.key.in_(list(event_ids)))
+        seen = sum(
+            connection.scalar(
+                select(func.count()).select_from(inbox_t).where(inbox_t.c.message_key.in_(chunk))
+            )
+            or 0
+            for chunk in chunks(event_ids)
         )
         refused_lines = connection.scalar(
             select(func.count()).select_from(inbox_t).where(inbox_t.c.complaint_id.is_(None))
         )
-    return (seen or 0) + min(undecodable, refused_lines or 0)
+    return seen + min(undecodable, refused_lines or 0)

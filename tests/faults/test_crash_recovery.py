@@ -1,12 +1,8 @@
 """A worker process killed with SIGKILL mid-stream, then restarted: nothing lost, nothing
 applied twice, the outbox drains, and the event log keeps each complaint's order."""
 
-import json
-from collections import defaultdict
-from typing import Any
-
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.outcome import Refusal
@@ -16,8 +12,14 @@ from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.entrypoints.cli.sample_day import sample_day
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
-from complaintflow.state_store.tables import aliases_t, complaints_t, history_t
-from tests.support.broker import WorkerProcess, publish, read_topic, values
+from complaintflow.state_store.tables import aliases_t
+from tests.support.broker import WorkerProcess, publish
+from tests.support.invariants import (
+    event_log_of,
+    history_counts,
+    stored_states,
+    versions_on_log,
+)
 from tests.support.waiting import wait_for
 
 # the clock stands (almost) still where the day starts: no timer comes due mid-test
@@ -75,16 +77,9 @@ def test_sigkill_mid_stream_then_restart(
         worker.stop()
 
     # Then every complaint ends as a clean replay ends it
+    stored = stored_states(engine)
+    rows, distinct_ids = history_counts(engine)
     with engine.connect() as c:
-        stored = {
-            cid: (state, version)
-            for cid, state, version in c.execute(
-                select(complaints_t.c.complaint_id, complaints_t.c.state, complaints_t.c.version)
-            )
-        }
-        rows, distinct_ids = c.execute(
-            select(func.count(), func.count(func.distinct(history_t.c.event_id)))
-        ).one()
         aliases = dict(c.execute(select(aliases_t.c.merged_id, aliases_t.c.complaint_id)).all())
     # (a cross-channel duplicate on another partition may arrive first and become the
     # surviving id: compare each merged group, whichever id it kept)
@@ -94,18 +89,4 @@ def test_sigkill_mid_stream_then_restart(
     # no history row twice
     assert rows == distinct_ids == sum(len(h) for h in expected.history.values())
     # and the event log, deduplicated by event_id as consumers do, is the whole history in order
-    with engine.connect() as c:
-        wanted = set(c.scalars(select(history_t.c.event_id)))
-
-    def complete(records: list[Any]) -> bool:
-        return {json.loads(r.value)["event_id"] for r in records} >= wanted
-
-    log = values(read_topic(broker, topics.events, enough=complete, timeout=60))
-    seen: set[str] = set()
-    versions: dict[str, list[int]] = defaultdict(list)
-    for entry in log:
-        if entry["event_id"] not in seen:
-            seen.add(entry["event_id"])
-            versions[entry["complaint_id"]].append(entry["version"])
-    for cid, numbers in versions.items():
-        assert numbers == list(range(1, len(numbers) + 1)), cid
+    versions_on_log(event_log_of(broker, topics.events, engine))

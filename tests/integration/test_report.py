@@ -305,6 +305,9 @@ def test_a_period_without_complaints_is_all_null_or_zero(
         (["--since", "2025-07-15", "--until", "2025-07-14"], "is not after --since"),
         (["--output", "/no/such/dir/report.html"], "--output /no/such/dir/report.html: cannot"),
         (["--format", "pdf"], "Invalid value for '--format'"),
+        (["--since", "0001-01-01"], "--since '0001-01-01': out of range, expected a moment"),
+        (["--until", "9999-12-31"], "--until '9999-12-31': out of range, expected a moment"),
+        (["--since", "x" * 100_000], "--since '" + "x" * 39 + "…': expected YYYY-MM-DD"),
     ],
 )
 def test_bad_options_are_one_line_and_a_non_zero_exit(
@@ -315,6 +318,7 @@ def test_bad_options_are_one_line_and_a_non_zero_exit(
     assert message in done.stderr
     if "--format" not in args:  # typer's own usage errors come in a box
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+        assert len(done.stderr) < 200
 
 
 @pytest.mark.parametrize(
@@ -324,6 +328,14 @@ def test_bad_options_are_one_line_and_a_non_zero_exit(
         ("nonsense://", "unsupported driver"),
         ("sqlite:////no/such/file.db", "no such SQLite file /no/such/file.db"),
         ("postgresql+psycopg://nobody@127.0.0.1:1/none", "database unreachable"),
+        (
+            "postgresql+psycopg://cf:S3cretPw@127.0.0.1:1/none",
+            "database unreachable: connection failed: connection to server at",
+        ),
+        (
+            "postgresql+psycopg://cf:S3cret@Pw@127.0.0.1:1/none",
+            "an @ in the user name or password is written %40",
+        ),
     ],
 )
 def test_a_bad_database_url_is_one_line(url: str, message: str) -> None:
@@ -331,6 +343,7 @@ def test_a_bad_database_url_is_one_line(url: str, message: str) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("complaintflow: ") and message in done.stderr
     assert done.stderr.count("\n") == 1
+    assert "S3cret" not in done.stderr and "Pw@" not in done.stderr
     assert not Path("/no/such/file.db").exists()
 
 

@@ -5,9 +5,12 @@ import json
 import os
 import shutil
 import subprocess
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,18 +18,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from complaintflow.consumers.kafka_loop import partitioner
+from complaintflow.engine.bootstrap import build_http_app
 from complaintflow.engine.core.batch import InboundMessage
 from complaintflow.engine.core.events import timer_fired
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.embedded_broker import free_port
+from complaintflow.engine.entrypoints.http.app import READERS
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.service.processing import BatchProcessor
 from complaintflow.engine.service.worker_metrics import MeasuredProcessor, WorkerMetrics
+from complaintflow.engine.settings import Settings
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
@@ -129,10 +137,11 @@ def serve_env(url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def get(url: str, token: str | None = None) -> tuple[int, bytes]:
+def get(url: str, token: str | None = None, timeout: float = 10) -> tuple[int, bytes]:
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -303,3 +312,95 @@ def test_healthz_is_503_with_the_reason_when_the_database_is_behind(tmp_path: Pa
         # and the report says so in one line, as JSON, instead of failing with a 500
         status, body = get_json(f"{base}/report")
         assert status == 503 and "error" in body
+
+
+def test_a_burst_of_concurrent_reports_all_succeed(service: str) -> None:
+    # Given more concurrent requests than the service reads with at once (and than its
+    # threadpool has threads)
+    with ThreadPoolExecutor(100) as requests:
+        # When they all ask for the report at the same moment
+        answers = list(requests.map(lambda _: get(f"{service}/report", timeout=60), range(100)))
+    # Then every one is answered with the report: the others waited their turn
+    assert [status for status, _ in answers] == [200] * 100
+    assert {json.loads(body)["volume"]["total"] for _, body in answers} == {3}
+
+
+@contextmanager
+def served_in_process(app: FastAPI) -> Iterator[str]:
+    server = uvicorn.Server(uvicorn.Config(app, port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, timeout=30, what="uvicorn to start")
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_reports_hold_at_most_readers_connections_and_healthz_does_not_queue(
+    store: Store,
+) -> None:
+    """A report holds its connection for its whole read; a burst of them waits for a
+    reader's turn rather than for a pooled connection (which gives up after pool_timeout,
+    with waiters served in no order), and /healthz answers beside the burst."""
+    holding, peak, done = 0, 0, 0
+    lock = threading.Lock()
+
+    def slow_report(engine: Engine, since: str | None, until: str | None) -> dict[str, Any]:
+        nonlocal holding, peak, done
+        with engine.connect():
+            with lock:
+                holding += 1
+                peak = max(peak, holding)
+            time.sleep(0.1)
+            with lock:
+                holding -= 1
+                done += 1
+        return {}
+
+    app = build_http_app(Settings(database_url=store.url), report=slow_report)
+    with served_in_process(app) as base, ThreadPoolExecutor(60) as requests:
+        # Given a burst of 60 reports of 0.1 s each, 12 turns of READERS reports at least
+        burst = [requests.submit(get, f"{base}/report", None, 60) for _ in range(60)]
+        wait_for(lambda: done > 0, timeout=30, what="the first report")
+        # When /healthz is asked during the burst
+        health = get(f"{base}/healthz")
+        finished_by_then = done
+        # Then it answers at once, and the reports all succeed, READERS at a time
+        assert health == (200, b'{"status":"ok"}')
+        assert finished_by_then < 60
+        assert [f.result()[0] for f in burst] == [200] * 60
+    assert peak == READERS
+
+
+def test_a_bound_out_of_range_or_at_length_is_a_short_422(service: str) -> None:
+    for bound in ("since=0001-01-01", "until=9999-12-31"):
+        name, value = bound.split("=")
+        assert get_json(f"{service}/report?{bound}") == (
+            422,
+            {
+                "error": f"{name} {value!r}: out of range, expected a moment between "
+                "1900-01-01 and 9998-12-31"
+            },
+        )
+    status, body = get_json(f"{service}/report?since={'x' * 100_000}")
+    assert status == 422
+    assert body["error"].startswith(f"since '{'x' * 39}…': expected YYYY-MM-DD")
+    assert len(body["error"]) < 140
+    status, body = get_json(f"{service}/complaints/{'%22' * 300}")
+    assert status == 422 and len(body["error"]) < 140
+
+
+def test_an_unreachable_database_is_a_short_503_on_every_route() -> None:
+    refused = "postgresql+psycopg://cf:S3cretPw@127.0.0.1:1/complaints"
+    reason = (
+        'database unreachable: connection failed: connection to server at "127.0.0.1", '
+        "port 1 failed: Connection refused"
+    )
+    with serving(refused, ready=503) as base:
+        assert get_json(f"{base}/healthz") == (503, {"status": "unavailable", "reason": reason})
+        for path in ("/complaints/C-1", "/report", "/report?since=2025-07-14", "/metrics"):
+            assert get_json(f"{base}{path}") == (503, {"error": reason}), path
+        # a bad bound is still the caller's mistake, said before the database is asked
+        assert get_json(f"{base}/report?since=0001-01-01")[0] == 422

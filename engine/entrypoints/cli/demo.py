@@ -34,6 +34,8 @@ from complaintflow.engine.entrypoints.cli.worker import stop_on_signals
 from complaintflow.engine.errors import BrokerUnavailable, ComplaintflowError
 from complaintflow.engine.service.clock import ScaledClock
 from complaintflow.engine.service.worker import Worker
+from complaintflow.engine.settings import Settings
+from complaintflow.state_store.database import store_errors
 from complaintflow.state_store.inbox import processed_inputs
 from complaintflow.state_store.schema import upgrade
 from complaintflow.state_store.summary import StoreSummary, summarize
@@ -80,6 +82,11 @@ def demo(
     with the KPI report, printed and written to complaintflow-report.html.
     """
     settings = settings_from(database_url=database_url or DEMO_DATABASE, clock_speed=clock_speed)
+    with store_errors(settings.database_url):
+        _run_demo(settings, complaints, timeout)
+
+
+def _run_demo(settings: Settings, complaints: int, timeout: float) -> None:
     _fresh_sqlite(settings.database_url)
     engine = open_database(settings)
     upgrade(engine)

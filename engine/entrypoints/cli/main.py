@@ -6,6 +6,7 @@ a traceback is a bug.
 
 from complaintflow.engine.entrypoints.cli import (  # noqa: F401 - importing registers them
     bench,
+    demo,
     ops,
     replay,
     report,
@@ -15,6 +16,7 @@ from complaintflow.engine.entrypoints.cli import (  # noqa: F401 - importing reg
 )
 from complaintflow.engine.entrypoints.cli.app import app, errors
 from complaintflow.engine.errors import ComplaintflowError
+from complaintflow.engine.redaction import error_line
 
 
 def main() -> None:
@@ -22,8 +24,7 @@ def main() -> None:
     try:
         app()
     except ComplaintflowError as exc:
-        one_line = " ".join(str(exc).split())  # drivers' messages may span lines
-        errors.print(f"complaintflow: {one_line}", highlight=False, soft_wrap=True)
+        errors.print(f"complaintflow: {error_line(exc)}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         errors.print("complaintflow: interrupted", highlight=False)

@@ -30,7 +30,8 @@ from complaintflow.engine.entrypoints.cli.app import (
     settings_from,
 )
 from complaintflow.engine.errors import BrokerUnavailable, ComplaintNotFound
-from complaintflow.state_store.database import redacted
+from complaintflow.engine.redaction import abridged
+from complaintflow.state_store.database import redacted, store_errors
 from complaintflow.state_store.history import complaint_history
 from complaintflow.state_store.schema import upgrade
 
@@ -124,10 +125,11 @@ def timeline(
 ) -> None:
     """One complaint's history from the store, version by version."""
     settings = settings_from(database_url=database_url)
-    rows = complaint_history(open_store(settings), complaint_id)
+    with store_errors(settings.database_url):
+        rows = complaint_history(open_store(settings), complaint_id)
     if not rows:
         database = redacted(settings.database_url)
-        raise ComplaintNotFound(f"complaint {complaint_id} not found in {database}")
+        raise ComplaintNotFound(f"complaint {abridged(complaint_id)} not found in {database}")
     table = Table(title=f"Complaint {rows[0].complaint_id}")
     for column in ("v", "occurred_at", "type", "state", "source", "payload"):
         table.add_column(column, overflow="fold")
@@ -147,5 +149,6 @@ def timeline(
 def db_upgrade(database_url: DatabaseOption = None) -> None:
     """Migrate the database to the newest schema (Alembic head)."""
     settings = settings_from(database_url=database_url)
-    revision = upgrade(open_database(settings))
+    with store_errors(settings.database_url):
+        revision = upgrade(open_database(settings))
     console.print(f"database at revision {revision}")

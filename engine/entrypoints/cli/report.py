@@ -19,9 +19,10 @@ from complaintflow.engine.entrypoints.cli.app import (
 )
 from complaintflow.engine.errors import ComplaintflowError
 from complaintflow.engine.reporting.html import render_html
-from complaintflow.engine.reporting.kpi import KpiReport, report_request
+from complaintflow.engine.reporting.kpi import KpiReport, ReportRequest, report_request
 from complaintflow.engine.reporting.period import parse_period
 from complaintflow.engine.reporting.text import print_report, render_text
+from complaintflow.state_store.database import store_errors
 from complaintflow.state_store.kpi.queries import compute_report
 
 
@@ -38,6 +39,17 @@ class ReportFormat(StrEnum):
 MomentOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD or ISO 8601 date-time.")]
 
 
+def period_request(
+    workflow: Workflow,
+    since: str | None = None,
+    until: str | None = None,
+    names: tuple[str, str] = ("--since", "--until"),
+) -> ReportRequest:
+    """The report for [since, until) as written by a person (see `parse_period`)."""
+    start, end = parse_period(since, until, report_request(workflow).timezone, names)
+    return report_request(workflow, start, end)
+
+
 def build_report(
     engine: Engine,
     workflow: Workflow,
@@ -45,9 +57,7 @@ def build_report(
     until: str | None = None,
     names: tuple[str, str] = ("--since", "--until"),
 ) -> KpiReport:
-    """The report for [since, until) as written by a person (see `parse_period`)."""
-    start, end = parse_period(since, until, report_request(workflow).timezone, names)
-    return compute_report(engine, report_request(workflow, start, end))
+    return compute_report(engine, period_request(workflow, since, until, names))
 
 
 def write_output(path: Path, content: str) -> None:
@@ -81,7 +91,10 @@ def report(
     Durations are seconds on event time; shares are fractions 0..1; no data is null.
     """
     settings = settings_from(database_url=database_url, workflow=workflow)
-    kpis = build_report(open_store(settings), load_workflow(settings.workflow), since, until)
+    # the period first: a bad date is said whatever the database's state
+    request = period_request(load_workflow(settings.workflow), since, until)
+    with store_errors(settings.database_url):
+        kpis = compute_report(open_store(settings), request)
     if output is not None:
         write_output(output, render(kpis, format))
         console.print(f"report written to {output}", highlight=False, soft_wrap=True)

@@ -20,6 +20,7 @@ from complaintflow.engine.entrypoints.cli.app import (
     settings_from,
 )
 from complaintflow.engine.entrypoints.cli.report import build_report
+from complaintflow.engine.entrypoints.cli.worker import configure_logging
 from complaintflow.engine.entrypoints.http.app import ReportBuilder
 from complaintflow.engine.errors import ComplaintflowError
 from complaintflow.engine.reporting.period import PeriodError
@@ -99,6 +100,7 @@ def serve(
             f"refusing to serve on {settings.serve_host} without a token: set "
             "COMPLAINTFLOW_SERVE_TOKEN (or --token), or bind to 127.0.0.1"
         )
+    configure_logging(settings)  # the service's own warnings, secrets hidden as the worker's
     service = build_http_app(settings, report=kpi_report(load_workflow(settings.workflow)))
     database = redacted(settings.database_url)
     console.print(

@@ -31,7 +31,7 @@ from complaintflow.engine.entrypoints.cli.app import (
 from complaintflow.engine.errors import ComplaintflowError
 from complaintflow.engine.redaction import RedactSecrets, secrets_of
 from complaintflow.engine.settings import Settings
-from complaintflow.state_store.database import redacted
+from complaintflow.state_store.database import redacted, store_errors
 
 
 def configure_logging(settings: Settings) -> None:
@@ -78,7 +78,7 @@ def run(
     load_workflow(settings.workflow)
     open_store(settings).dispose()
     database = redacted(settings.database_url)
-    with configured_broker(settings) as connection:
+    with configured_broker(settings) as connection, store_errors(settings.database_url):
         console.print(
             f"worker on {connection.bootstrap_servers}, database {database}", highlight=False
         )

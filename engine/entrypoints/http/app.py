@@ -4,20 +4,28 @@ Every route reads through read-only transactions (plain BEGIN on SQLite, so a sc
 waits for or blocks a worker's write lock). With a bearer token configured, every route but
 /healthz requires it; /healthz stays open for load balancers and tells why it fails only to
 a caller that may know.
+
+Reads are bounded: at most READERS requests read the store at once, the rest wait their turn
+in order, so a burst of reports queues instead of timing out on the connection pool (whose
+waiters are served in no particular order). /healthz has a connection of its own, so a load
+balancer's check does not queue behind reports.
 """
 
 import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated, Any, TypeVar
 
 from alembic.runtime.migration import MigrationContext
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
+from pydantic_core import ErrorDetails
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,10 +36,19 @@ from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.entrypoints.http.metrics import StoreCollector
 from complaintflow.engine.errors import StoreUnavailable, describe_errors
 from complaintflow.engine.ports import Clock
+from complaintflow.engine.redaction import abridged, error_line, redact, secrets_of
 from complaintflow.engine.settings import Settings
 from complaintflow.state_store.complaint_view import ComplaintView, complaint_view
-from complaintflow.state_store.database import READ_ONLY
+from complaintflow.state_store.database import READ_ONLY, store_failure
 from complaintflow.state_store.schema import head, head_mismatch
+
+READERS = 5
+"""Requests that read the store at once (reports, timelines, scrapes)."""
+CONNECTIONS = READERS + 1
+"""The service's pool: one connection per reader and one for /healthz, none beyond."""
+MESSAGE_CHARS = 120
+
+T = TypeVar("T")
 
 ReportBuilder = Callable[[Engine, str | None, str | None], dict[str, Any]]
 """build(engine, since, until) -> the KPI report as a JSON object; the bounds as given (a
@@ -87,13 +104,13 @@ def bearer_matches(authorization: str | None, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
-def unhealthy(engine: Engine, wanted_revision: str) -> str | None:
-    """Why the service cannot answer from this database, or None when it can."""
+def unhealthy(engine: Engine, wanted_revision: str, url: str) -> str | None:
+    """Why the service cannot answer from the database at `url`, or None when it can."""
     try:
         with engine.connect().execution_options(**READ_ONLY) as connection:
             revision = MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
-        return f"database unreachable: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
+        return store_failure(exc, url)
     return head_mismatch(revision, wanted_revision)
 
 
@@ -104,8 +121,13 @@ def create_app(
     clock: Clock,
     lag: ConsumerLag | None = None,
 ) -> FastAPI:
-    """The service on `engine` (disposed when it stops); `report` builds GET /report, `lag`
-    reads the workers' consumer lag for /metrics."""
+    """The service on `engine` (disposed when it stops; its pool should hold CONNECTIONS);
+    `report` builds GET /report, `lag` reads the workers' consumer lag for /metrics."""
+    readers, checker = CapacityLimiter(READERS), CapacityLimiter(1)
+
+    async def reading(read: Callable[[], T]) -> T:
+        return await to_thread.run_sync(read, limiter=readers)
+
     token = None if settings.serve_token is None else settings.serve_token.get_secret_value()
     wanted_revision = head(engine)
     inbound = Topics(settings.topic_prefix).inbound
@@ -128,7 +150,7 @@ def create_app(
     def authorized(authorization: str | None) -> bool:
         return token is None or bearer_matches(authorization, token)
 
-    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+    async def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
         if not authorized(authorization):
             raise HTTPException(
                 401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
@@ -137,8 +159,9 @@ def create_app(
     guarded = [Depends(require_token)]
 
     @app.get("/healthz")
-    def healthz(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
-        reason = unhealthy(engine, wanted_revision)
+    async def healthz(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
+        check = partial(unhealthy, engine, wanted_revision, settings.database_url)
+        reason = await to_thread.run_sync(check, limiter=checker)
         if reason is None:
             return JSONResponse({"status": "ok"})
         body = {"status": "unavailable"}
@@ -147,28 +170,38 @@ def create_app(
         return JSONResponse(body, status_code=503)
 
     @app.get("/complaints/{complaint_id}", dependencies=guarded)
-    def complaint(
+    async def complaint(
         complaint_id: Annotated[str, Path(pattern=COMPLAINT_ID_PATTERN)],
     ) -> ComplaintOut:
-        view = complaint_view(engine, complaint_id)
+        view = await reading(partial(complaint_view, engine, complaint_id))
         if view is None:
-            raise HTTPException(404, f"complaint {complaint_id} not found")
+            raise HTTPException(404, f"complaint {abridged(complaint_id)} not found")
         return ComplaintOut.of(view)
 
     @app.get("/report", dependencies=guarded)
-    def kpi_report(since: str | None = None, until: str | None = None) -> dict[str, Any]:
-        return report(engine, since, until)
+    async def kpi_report(since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        return await reading(partial(report, engine, since, until))
 
     @app.get("/metrics", dependencies=guarded)
-    def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics() -> Response:
+        scraped = await reading(partial(generate_latest, registry))
+        return Response(scraped, media_type=CONTENT_TYPE_LATEST)
 
-    _add_error_handlers(app)
+    _add_error_handlers(app, settings)
     return app
 
 
-def _add_error_handlers(app: FastAPI) -> None:
-    """Errors as {"error": "..."}, one line, like the CLI's; the store failing is a 503."""
+def _shown(error: ErrorDetails) -> ErrorDetails:
+    """A validation error as it may be echoed: every path part and the message cut short
+    (a path part may be the caller's own text)."""
+    loc = tuple(abridged(str(part)) for part in error["loc"])
+    return {**error, "loc": loc, "msg": abridged(error["msg"], MESSAGE_CHARS)}
+
+
+def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
+    """Errors as {"error": "..."}, one line, like the CLI's, without the settings' secrets;
+    the store failing is a 503."""
+    secrets = secrets_of(settings)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -176,12 +209,12 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": describe_errors(exc.errors())}, 422)
+        return JSONResponse({"error": describe_errors([_shown(e) for e in exc.errors()])}, 422)
 
     @app.exception_handler(SQLAlchemyError)
     async def store_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
-        return JSONResponse({"error": f"database unavailable: {type(exc).__name__}"}, 503)
+        return JSONResponse({"error": store_failure(exc, settings.database_url)}, 503)
 
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
-        return JSONResponse({"error": " ".join(str(exc).split())}, 503)
+        return JSONResponse({"error": redact(error_line(exc), secrets)}, 503)
