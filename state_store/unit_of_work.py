@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.complaint import Complaint
@@ -85,10 +85,12 @@ class SqlAlchemyUnitOfWork:
         try:
             self._write(changes)
         except IntegrityError as exc:
-            raise ConcurrencyConflict(f"another worker got there first: {exc.orig}") from None
+            raise ConcurrencyConflict(
+                f"another worker got there first: {_first_line(exc)}"
+            ) from None
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
-                raise ConcurrencyConflict(f"transaction lost a race: {exc.orig}") from None
+                raise ConcurrencyConflict(f"transaction lost a race: {_first_line(exc)}") from None
             raise
 
     def _write(self, changes: BatchChanges) -> None:
@@ -240,9 +242,7 @@ class SqlAlchemyUnitOfWork:
                 row,
             )
             if result.rowcount != 1:
-                raise ConcurrencyConflict(
-                    f"open order {row['p_customer']}/{row['p_order']} changed"
-                )
+                raise ConcurrencyConflict(f"the open order of complaint {row['p_cid']} changed")
         if closed:  # only if it still names the archived complaint; else nothing to give up
             self.connection.execute(delete(t).where(*pair_is, was), closed)
 
@@ -269,3 +269,9 @@ class SqlAlchemyStore:
             if connection.in_transaction():
                 connection.rollback()
             connection.close()
+
+
+def _first_line(exc: DBAPIError) -> str:
+    """The driver's first line only: PostgreSQL's DETAIL line quotes the key's values
+    (customer and order ids), which must not reach the log."""
+    return str(exc.orig).strip().split("\n", 1)[0]

@@ -7,6 +7,7 @@ inbox turns what the other worker already applied into duplicates.
 """
 
 import logging
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -75,7 +76,15 @@ class BatchProcessor:
 
 
 def _log_internal_errors(changes: BatchChanges) -> None:
-    """The dead letter holds one line of a decision that raised; the traceback, which the
-    fix needs, goes to the log, once the batch that refused the event is committed."""
+    """The dead letter holds one line of a decision that raised; where it raised, which the
+    fix needs, goes to the log once the batch that refused the event is committed. The
+    exception's message stays out of the log (it may quote the payload); the dead letter
+    has it."""
     for event_id, exc in changes.internal_errors:
-        log.error("event %s was dead-lettered as internal_error", event_id, exc_info=exc)
+        where = "".join(traceback.format_tb(exc.__traceback__))
+        log.error(
+            "event %s was dead-lettered as internal_error (%s), raised at:\n%s",
+            event_id,
+            type(exc).__name__,
+            where,
+        )
