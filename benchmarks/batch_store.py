@@ -22,6 +22,7 @@ from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.outcome import Refusal
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.entrypoints.cli.sample_day import DAY_START, sample_day
+from complaintflow.engine.ports import SendFailure
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.service.processing import BatchProcessor
 from complaintflow.engine.service.worker import settle_heap
@@ -41,6 +42,12 @@ class CountingPublisher:
 
     def publish(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
         self.published += len(messages)
+
+    def deliver(
+        self, messages: Sequence[tuple[str, bytes | None, bytes]]
+    ) -> dict[int, SendFailure]:
+        self.publish(messages)
+        return {}
 
 
 class CollectorTimes:

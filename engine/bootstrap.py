@@ -3,7 +3,6 @@ adapters (database engines, Kafka clients, stores, the workflow, the clock) from
 from one `Settings`. No other module constructs an engine, a Kafka client or a unit of work,
 so a setting (a secured Kafka connection, a pool size) is applied everywhere or nowhere."""
 
-import logging
 import os
 import socket
 import threading
@@ -11,14 +10,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from kafka import KafkaConsumer, KafkaProducer
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, event
 
 from complaintflow.consumers.consumer_lag import ConsumerLag
 from complaintflow.consumers.kafka_loop import (
@@ -35,6 +34,7 @@ from complaintflow.engine.errors import BrokerUnavailable, StoreUnavailable
 from complaintflow.engine.kafka_clients import open_client
 from complaintflow.engine.ports import Clock
 from complaintflow.engine.service.clock import ScaledClock, SystemClock
+from complaintflow.engine.service.database_outage import DatabaseOutage
 from complaintflow.engine.service.processing import BatchProcessor
 from complaintflow.engine.service.trend_watch import HANDLED_STATES, TrendWatch, thresholds_from
 from complaintflow.engine.service.worker import Job, Worker
@@ -44,17 +44,15 @@ from complaintflow.producers.kafka_publisher import KafkaPublisher
 from complaintflow.producers.outbox_relay import OutboxRelay
 from complaintflow.producers.publisher import ComplaintPublisher
 from complaintflow.producers.timer_sweeper import TimerSweeper
-from complaintflow.state_store.database import open_engine, redacted, store_errors
+from complaintflow.state_store.database import is_sqlite, open_engine, redacted, store_errors
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
 from complaintflow.state_store.schema import require_head
 from complaintflow.state_store.single_writer import sqlite_single_writer
 from complaintflow.state_store.timer_store import SqlAlchemyTimers
 from complaintflow.state_store.trend_store import SqlAlchemyTrends
-from complaintflow.state_store.unit_of_work import SqlAlchemyStore
+from complaintflow.state_store.unit_of_work import SqlAlchemyStore, store_outage
 from complaintflow.workflows.loading import read_definition
-
-log = logging.getLogger(__name__)
 
 
 def load_workflow(path: Path | None = None) -> Workflow:
@@ -170,11 +168,14 @@ def build_worker(
     metrics_every_s: float = 5.0,
 ) -> Worker:
     """Consumer loop, outbox relay, timer sweeper, trend watch and metrics, wired to one
-    database and one broker; `Worker.close` releases them, also when building fails."""
+    database and one broker; `Worker.close` releases them, also when building fails. The
+    loop and the jobs share one view of the database, so an outage is ridden out by all of
+    them and logged once."""
     resources = ExitStack()
     try:
         engine = open_engine(settings.database_url)
         resources.callback(engine.dispose)
+        _sqlite_busy_timeout(engine, settings.sqlite_busy_timeout)
         require_head(engine)
         resources.enter_context(sqlite_single_writer(engine))
         topics = Topics(settings.topic_prefix)
@@ -189,17 +190,22 @@ def build_worker(
             resources=resources,
         )
         metrics = WorkerMetrics()
+        outage = DatabaseOutage(
+            settings.database_outage_limit,
+            partial(store_outage, url=settings.database_url),
+            metrics,
+        )
         consuming = threading.Event()
-        loop = _inbound_loop(wiring, metrics, stop, consuming)
+        loop = _inbound_loop(wiring, metrics, outage, stop, consuming)
         worker_id = _worker_id()
-        save_metrics = partial(
-            _save_worker_metrics, SqlAlchemyWorkerMetrics(engine), worker_id, metrics
+        save_metrics = outage.job(
+            partial(_save_worker_metrics, SqlAlchemyWorkerMetrics(engine), worker_id, metrics)
         )
         resources.callback(save_metrics)
         jobs: dict[str, Job] = {
-            "timer-sweeper": (_timer_sweeper(wiring).sweep, sweep_every_s),
+            "timer-sweeper": (outage.job(_timer_sweeper(wiring).sweep), sweep_every_s),
             "trend-alerts": (
-                _trend_watch(wiring).check,
+                outage.job(_trend_watch(wiring).check),
                 settings.trend_check_every.total_seconds(),
             ),
             "worker-metrics": (save_metrics, metrics_every_s),
@@ -212,8 +218,28 @@ def build_worker(
     )
 
 
+def _sqlite_busy_timeout(engine: Engine, busy_timeout: timedelta) -> None:
+    """The worker's own SQLite busy timeout (COMPLAINTFLOW_SQLITE_BUSY_TIMEOUT), set after
+    the engine's 30 s on every new connection: a lock held longer then counts as an outage
+    the loop rides out while it polls, rather than a wait that outlasts max_poll_interval_ms
+    and costs the worker its partitions. Registered before the first connection."""
+    if not is_sqlite(engine):
+        return
+    milliseconds = int(busy_timeout.total_seconds() * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={milliseconds}")
+        cursor.close()
+
+
 def _inbound_loop(
-    wiring: _WorkerWiring, metrics: WorkerMetrics, stop: threading.Event, consuming: threading.Event
+    wiring: _WorkerWiring,
+    metrics: WorkerMetrics,
+    outage: DatabaseOutage,
+    stop: threading.Event,
+    consuming: threading.Event,
 ) -> InboundLoop:
     store = SqlAlchemyStore(wiring.engine, wiring.clock)
     processor = BatchProcessor(
@@ -223,10 +249,17 @@ def _inbound_loop(
         consumer=consumer_for(wiring.connection, wiring.settings.group_id),
         topic=wiring.topics.inbound,
         processor=MeasuredProcessor(processor, metrics),
-        relay=OutboxRelay(SqlAlchemyOutbox(wiring.engine), wiring.publisher(), wiring.clock),
+        relay=OutboxRelay(
+            SqlAlchemyOutbox(wiring.engine),
+            wiring.publisher(),
+            wiring.clock,
+            dead_letter_topic=wiring.topics.dlq,
+        ),
+        outage=outage,
         max_records=wiring.settings.batch_size,
         stop=stop,
         on_assigned=consuming.set,
+        shutdown_drain_s=wiring.settings.shutdown_drain.total_seconds(),
     )
 
 
@@ -268,10 +301,7 @@ def _worker_id() -> str:
 def _save_worker_metrics(
     saved: SqlAlchemyWorkerMetrics, worker_id: str, metrics: WorkerMetrics
 ) -> None:
-    """Save this worker's figures for `complaintflow serve`; a failure only delays them. They
-    age by wall-clock time, whatever the business clock says (a drill worker dated 2025 and a
-    live one must not prune each other's rows as stale)."""
-    try:
-        saved.save(worker_id, metrics.samples(), SystemClock().now())
-    except SQLAlchemyError as exc:
-        log.warning("worker metrics not saved: %s", exc)
+    """Save this worker's figures for `complaintflow serve`; a database outage only delays
+    them (the job rides it). They age by wall-clock time, whatever the business clock says
+    (a drill worker dated 2025 and a live one must not prune each other's rows as stale)."""
+    saved.save(worker_id, metrics.samples(), SystemClock().now())

@@ -80,9 +80,32 @@ class DueTimers(Protocol):
     ) -> list[DueTimer]: ...
 
 
+@dataclass(frozen=True)
+class SendFailure:
+    """Why one message did not reach the broker. `permanent` when the broker (or the client,
+    on the broker's behalf) refuses this message for good, a message too large for it or an
+    invalid topic: sending it again can never succeed, so it must be moved aside rather than
+    retried. Anything else (the broker away, a timeout, a producer that had to be replaced) is
+    worth retrying later."""
+
+    reason: str
+    permanent: bool
+
+
 class Publisher(Protocol):
     def publish(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
-        """Send (topic, key, value) in order and return once the broker has them all."""
+        """Send (topic, key, value) in order and return once the broker has them all; raise
+        BrokerUnavailable when any of them failed."""
+        ...
+
+    def deliver(
+        self, messages: Sequence[tuple[str, bytes | None, bytes]]
+    ) -> dict[int, SendFailure]:
+        """Send (topic, key, value) in order; return the failure of each message the broker
+        did not acknowledge, by its index (empty: it has them all). Never raises for the
+        broker's sake. Messages with the same key reach the broker in the order given; a caller
+        treats those after a failure that is not permanent as unsent too and sends them again
+        after it (duplicates, which consumers drop by event_id)."""
         ...
 
 

@@ -100,6 +100,23 @@ class Settings(BaseSettings):
     trend_overdue_share: float = Field(default=0.2, gt=0, le=1)
     trend_check_every: Duration = Field(default=timedelta(minutes=1), gt=timedelta(0))
 
+    database_outage_limit: Duration = Field(
+        default=timedelta(minutes=5),
+        gt=timedelta(0),
+        description="how long a worker rides out a database it cannot use before it stops",
+    )
+    shutdown_drain: Duration = Field(
+        default=timedelta(seconds=10),
+        ge=timedelta(0),
+        description="how long a stopping worker keeps publishing its outbox",
+    )
+    sqlite_busy_timeout: Duration = Field(
+        default=timedelta(seconds=5),
+        gt=timedelta(0),
+        description="how long a worker waits for SQLite's write lock before it counts the "
+        "database as unavailable (under max_poll_interval_ms, so it stays in its group)",
+    )
+
     def kafka(self, bootstrap_servers: str | None = None) -> KafkaConnection:
         """The connection to `bootstrap_servers` (default: the configured ones) with the
         configured security; the embedded broker passes its own address."""

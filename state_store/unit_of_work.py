@@ -1,7 +1,9 @@
 """The unit of work over SQLAlchemy Core: one transaction per polled batch.
 
 It rolls back unless `commit` is called. Unique keys (inbox, history version, open order) and
-the version check on complaints turn a race with another worker into `ConcurrencyConflict`.
+the version check on complaints turn a race with another worker into `ConcurrencyConflict`,
+and a database that cannot be used just now (see `store_outage`) into `StoreUnavailable`:
+the consumer loop holds its batch through the one, and decides it again after the other.
 """
 
 from collections.abc import Collection, Iterator
@@ -9,7 +11,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.complaint import Complaint
@@ -17,6 +20,7 @@ from complaintflow.engine.errors import ConcurrencyConflict, StoreUnavailable
 from complaintflow.engine.ports import Clock
 from complaintflow.state_store import batch_statements as stmt
 from complaintflow.state_store.columns import complaint_columns, history_columns
+from complaintflow.state_store.database import store_failure
 from complaintflow.state_store.tables import (
     aliases_t,
     chunks,
@@ -89,7 +93,7 @@ class SqlAlchemyUnitOfWork:
                 f"another worker got there first: {_first_line(exc)}"
             ) from None
         except OperationalError as exc:
-            if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+            if _lost_race(exc):
                 raise ConcurrencyConflict(f"transaction lost a race: {_first_line(exc)}") from None
             raise
 
@@ -259,16 +263,40 @@ class SqlAlchemyStore:
     def unit_of_work(self) -> Iterator[SqlAlchemyUnitOfWork]:
         """A transaction that is rolled back unless committed."""
         try:
-            connection = self.engine.connect()
-        except OperationalError as exc:
-            raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
-        try:
-            connection.begin()
-            yield SqlAlchemyUnitOfWork(connection, self.clock)
-        finally:
-            if connection.in_transaction():
-                connection.rollback()
-            connection.close()
+            with self.engine.connect() as connection:
+                connection.begin()  # on SQLite, BEGIN IMMEDIATE: waits for the write lock
+                yield SqlAlchemyUnitOfWork(connection, self.clock)
+        except (DBAPIError, PoolTimeout) as exc:
+            if isinstance(exc, OperationalError) and _lost_race(exc):  # a read lost the race
+                raise ConcurrencyConflict(f"transaction lost a race: {_first_line(exc)}") from None
+            reason = store_outage(exc, self.engine.url.render_as_string(hide_password=False))
+            if reason is None:
+                raise
+            raise StoreUnavailable(reason) from None
+
+
+def store_outage(exc: BaseException, url: str) -> str | None:
+    """Why the database cannot be used just now, in one short line without the password, or
+    None when `exc` says something about the batch instead: bad data (`DataError`), a race
+    with another worker, or no database error at all (a bug in our code). An outage is
+    retried until the database is back; an error in the batch would be the same on every
+    retry. Failures the driver reports about its connection or the server's state count as
+    outages (refused or broken connections, a server shutting down or starting, a locked
+    SQLite file, a full disk, a read-only standby after a failover, a schema changed under
+    the worker), since they hold for every event alike and must not dead-letter them."""
+    if isinstance(exc, StoreUnavailable):
+        return " ".join(str(exc).split())
+    if isinstance(exc, PoolTimeout):
+        return store_failure(exc, url)
+    if not isinstance(exc, DBAPIError) or isinstance(exc, DataError | IntegrityError):
+        return None
+    if isinstance(exc, OperationalError) and _lost_race(exc):
+        return None
+    return store_failure(exc, url)
+
+
+def _lost_race(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 
 def _first_line(exc: DBAPIError) -> str:

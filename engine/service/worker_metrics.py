@@ -1,7 +1,8 @@
-"""Figures only a worker knows: events it applied, input it refused by kind, and how
-long its batches took. They are counted in memory here and saved to the store by an
-APScheduler job (`state_store.metrics_store`), where `complaintflow serve` reads them: the
-HTTP service never talks to a worker, so any number of workers can run without it.
+"""Figures only a worker knows: events it applied, input it refused by kind, how long its
+batches took, and the database outages it rode out. They are counted in memory here and
+saved to the store by an APScheduler job (`state_store.metrics_store`), where `complaintflow
+serve` reads them: the HTTP service never talks to a worker, so any number of workers can
+run without it.
 """
 
 import threading
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from complaintflow.engine.core.batch import BatchChanges, InboundMessage
 from complaintflow.engine.core.outcome import RefusalKind
-from complaintflow.engine.ports import Processor
+from complaintflow.engine.service.processing import BatchProcessor
 
 BATCH_SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -37,6 +38,8 @@ class WorkerMetrics:
         self._bucket_counts = [0] * len(BATCH_SECONDS_BUCKETS)
         self._batches = 0
         self._seconds = 0.0
+        self._outages = 0
+        self._outage_seconds = 0.0
 
     def observe_batch(self, changes: BatchChanges, seconds: float) -> None:
         kinds = Counter(changes.refusal_kinds)
@@ -48,6 +51,16 @@ class WorkerMetrics:
             for i, bound in enumerate(BATCH_SECONDS_BUCKETS):
                 if seconds <= bound:
                     self._bucket_counts[i] += 1
+
+    def observe_outage_began(self) -> None:
+        with self._lock:
+            self._outages += 1
+
+    def observe_outage_ended(self, seconds: float) -> None:
+        """Counted when it ends: the figures are saved to the database, so the first save
+        after an outage is the first that can hold it."""
+        with self._lock:
+            self._outage_seconds += seconds
 
     def samples(self) -> list[MetricSample]:
         with self._lock:
@@ -66,6 +79,8 @@ class WorkerMetrics:
                 MetricSample("batch_seconds_bucket", (("le", "+Inf"),), self._batches),
                 MetricSample("batch_seconds_count", (), self._batches),
                 MetricSample("batch_seconds_sum", (), self._seconds),
+                MetricSample("database_outages", (), self._outages),
+                MetricSample("database_outage_seconds", (), self._outage_seconds),
             ]
             return samples
 
@@ -74,7 +89,7 @@ class WorkerMetrics:
 class MeasuredProcessor:
     """A processor that counts what each batch did and how long it took."""
 
-    processor: Processor
+    processor: BatchProcessor
     metrics: WorkerMetrics
 
     def process(self, messages: Sequence[InboundMessage]) -> BatchChanges:
@@ -82,3 +97,12 @@ class MeasuredProcessor:
         changes = self.processor.process(messages)
         self.metrics.observe_batch(changes, time.perf_counter() - started)
         return changes
+
+    def dead_letter(self, message: InboundMessage, error: Exception) -> BatchChanges:
+        started = time.perf_counter()
+        changes = self.processor.dead_letter(message, error)
+        self.metrics.observe_batch(changes, time.perf_counter() - started)
+        return changes
+
+    def probe(self) -> None:
+        self.processor.probe()

@@ -1,5 +1,5 @@
 """The ports of engine/ports.py in memory, so that the processor, the relay and the sweeper are
-tested without I/O.
+tested without I/O, and the part of KafkaConsumer the inbound loop uses (`FakeConsumer`).
 
 One `FakeStore` holds every table; `FakeOutbox`, `FakeDueTimers` and `FakeTrendStore` read
 and write the same tables, as the SQLAlchemy adapters share one database: what a batch writes
@@ -14,12 +14,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from kafka import TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.structs import OffsetAndMetadata
+
 from complaintflow.engine.core.batch import BatchChanges, InboxEntry
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.events import LogEntry
 from complaintflow.engine.core.trends import TrendAlert, TrendFigures
-from complaintflow.engine.errors import BrokerUnavailable, ConcurrencyConflict
-from complaintflow.engine.ports import Clock, DueTimer, OutboxRow
+from complaintflow.engine.errors import BrokerUnavailable, ConcurrencyConflict, StoreUnavailable
+from complaintflow.engine.ports import Clock, DueTimer, OutboxRow, SendFailure
 
 Message = tuple[str, bytes | None, bytes]
 
@@ -161,7 +165,7 @@ class FakeUnitOfWork:
         return {p: orders[p][0] for p in pairs if p in orders}
 
     def write(self, changes: BatchChanges) -> None:
-        self._store.before_write()
+        self._store.before_write(changes)
         self._view = self._applied([*self._written, changes])
         self._written.append(changes)
 
@@ -177,7 +181,8 @@ class FakeUnitOfWork:
 
 
 class FakeStore:
-    """The `Store` port. `rival_commits_first` and `conflicts` stand in for another worker."""
+    """The `Store` port. `rival_commits_first` and `conflicts` stand in for another worker,
+    `down` for a database that cannot be reached, `breaks` for a bug in the write."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -185,20 +190,31 @@ class FakeStore:
         self.writes = 0
         self.conflicts = 0
         """The next this many writes raise ConcurrencyConflict, whatever they hold."""
+        self.down: str | None = None
+        """While set, every unit of work (and the outbox) raises StoreUnavailable saying so."""
+        self.breaks: Callable[[BatchChanges], None] | None = None
+        """Called with each write's changes before they are checked; raises to fail it."""
         self._rivals: list[Callable[[], object]] = []
 
     @contextmanager
     def unit_of_work(self) -> Iterator[FakeUnitOfWork]:
         """Rolled back unless committed: an uncommitted unit's writes are simply dropped."""
+        self.require_up()
         yield FakeUnitOfWork(self)
+
+    def require_up(self) -> None:
+        if self.down is not None:
+            raise StoreUnavailable(f"database unreachable: {self.down}")
 
     def rival_commits_first(self, action: Callable[[], object]) -> None:
         """Run `action` (e.g. another processor's whole batch) just before the next write, as
         a worker that wins a race would."""
         self._rivals.append(action)
 
-    def before_write(self) -> None:
+    def before_write(self, changes: BatchChanges) -> None:
         self.writes += 1
+        if self.breaks is not None:
+            self.breaks(changes)
         while self._rivals:
             self._rivals.pop(0)()
         if self.conflicts > 0:
@@ -219,6 +235,7 @@ class FakeOutbox:
         self._store = store
 
     def unsent(self, partitions: Collection[int], limit: int) -> Sequence[OutboxRow]:
+        self._store.require_up()
         rows = sorted(
             (r for r in self._store.tables.outbox.values() if r.sent_at is None),
             key=lambda r: r.id,
@@ -306,12 +323,14 @@ class FakeTrendStore:
 
 class FakePublisher:
     """Records what it is given; `fail_next(n)` makes the next n calls raise
-    BrokerUnavailable (nothing of such a call counts as published)."""
+    BrokerUnavailable (nothing of such a call counts as published), or, for `deliver`, fail
+    every message; `refuse(value, ...)` makes `deliver` fail that message."""
 
     def __init__(self) -> None:
         self.published: list[Message] = []
         self.attempts = 0
         self._failures = 0
+        self._refusals: dict[bytes, tuple[SendFailure, int]] = {}
 
     def fail_next(self, times: int = 1) -> None:
         self._failures = times
@@ -322,3 +341,168 @@ class FakePublisher:
             self._failures -= 1
             raise BrokerUnavailable("fake broker: unavailable")
         self.published.extend(messages)
+
+    def refuse(self, value: bytes, reason: str, *, permanent: bool, times: int = 1000) -> None:
+        """The next `times` sends of `value` fail: for good (too large, say), or not."""
+        self._refusals[value] = (SendFailure(reason, permanent), times)
+
+    def deliver(self, messages: Sequence[Message]) -> dict[int, SendFailure]:
+        """As KafkaPublisher reports: each failed message by index. Like Kafka keeping a
+        partition's order, a message that fails other than for good fails the later messages
+        with its key in the same call too."""
+        self.attempts += 1
+        if self._failures > 0:
+            self._failures -= 1
+            down = SendFailure("fake broker: unavailable", permanent=False)
+            return dict.fromkeys(range(len(messages)), down)
+        failures: dict[int, SendFailure] = {}
+        stopped: set[bytes | None] = set()
+        for index, message in enumerate(messages):
+            _, key, value = message
+            if key in stopped:
+                failures[index] = SendFailure("an earlier message of its key failed", False)
+            elif (refusal := self._refused(value)) is not None:
+                failures[index] = refusal
+                if not refusal.permanent:
+                    stopped.add(key)
+            else:
+                self.published.append(message)
+        return failures
+
+    def _refused(self, value: bytes) -> SendFailure | None:
+        refusal, times = self._refusals.get(value, (None, 0))
+        if refusal is None or times <= 0:
+            return None
+        self._refusals[value] = (refusal, times - 1)
+        return refusal
+
+
+class FakeTime:
+    """Monotonic seconds that move only when told (or when a `FakeConsumer` poll waits)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass(frozen=True)
+class FakeRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class FakeConsumer:
+    """What the inbound loop uses of kafka-python's KafkaConsumer, over records in memory.
+
+    As kafka-python 3 does: `poll` returns records from the position of each assigned,
+    unpaused partition and moves the position past them; a poll with nothing to return waits
+    its timeout (moving `time` on); a rebalance (`rebalance`) runs the listener's callbacks
+    inside the next poll, revoking every partition first (the eager protocol), and a
+    partition given back keeps its position and pause, while a new one starts at the
+    committed offset. `on_poll` runs at the start of each poll: a test's script of events."""
+
+    def __init__(self, topic: str, partitions: int, time: FakeTime) -> None:
+        self.topic = topic
+        self.time = time
+        self.records: dict[TopicPartition, list[FakeRecord]] = {
+            TopicPartition(topic, p): [] for p in range(partitions)
+        }
+        self.positions: dict[TopicPartition, int] = {}
+        self.committed: dict[TopicPartition, int] = {}
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.on_commit: Callable[[dict[TopicPartition, int]], None] = lambda _: None
+        self.on_poll: Callable[[], None] = lambda: None
+        self.polled_at: list[float] = []
+        self.closed = False
+        self._paused: set[TopicPartition] = set()
+        self._listener: ConsumerRebalanceListener | None = None
+        self._next_assignment: set[TopicPartition] | None = None
+
+    def produce(self, partition: int, key: bytes | None, value: bytes | None) -> FakeRecord:
+        tp = TopicPartition(self.topic, partition)
+        record = FakeRecord(self.topic, partition, len(self.records[tp]), key, value)
+        self.records[tp].append(record)
+        return record
+
+    def rebalance(self, partitions: Collection[int]) -> None:
+        """The next poll revokes every partition, then assigns these."""
+        self._next_assignment = {TopicPartition(self.topic, p) for p in partitions}
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {tp.partition for tp in self.records if tp.topic == topic}
+
+    def subscribe(self, topics: list[str], listener: ConsumerRebalanceListener) -> None:
+        self._listener = listener
+        self.rebalance(self.partitions_for_topic(topics[0]))
+
+    def poll(self, timeout_ms: int = 0, max_records: int = 500) -> dict[TopicPartition, list]:
+        self.polled_at.append(self.time())
+        self.on_poll()
+        if self._next_assignment is not None:
+            self._assign(self._next_assignment)
+        polled: dict[TopicPartition, list] = {}
+        room = max_records
+        for tp in sorted(self.positions):
+            if tp in self._paused or room == 0:
+                continue
+            taken = self.records[tp][self.positions[tp] : self.positions[tp] + room]
+            if taken:
+                polled[tp] = taken
+                self.positions[tp] += len(taken)
+                room -= len(taken)
+        if not polled:
+            self.time.advance(timeout_ms / 1000)
+        return polled
+
+    def _assign(self, assigned: set[TopicPartition]) -> None:
+        assert self._listener is not None
+        self._next_assignment = None
+        if self.positions:
+            self._listener.on_partitions_revoked(set(self.positions))
+        self.positions = {
+            tp: self.positions.get(tp, self.committed.get(tp, 0)) for tp in sorted(assigned)
+        }
+        self._paused &= assigned
+        self._listener.on_partitions_assigned(set(assigned))
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.positions)
+
+    def pause(self, *partitions: TopicPartition) -> None:
+        assert set(partitions) <= set(self.positions), "pausing an unassigned partition"
+        self._paused.update(partitions)
+
+    def paused(self) -> set[TopicPartition]:
+        return set(self._paused)
+
+    def resume(self, *partitions: TopicPartition) -> None:
+        self._paused.difference_update(partitions)
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        if partition not in self.positions:
+            raise ValueError("Unassigned partition")
+        self.positions[partition] = offset
+
+    def commit_async(
+        self, offsets: dict[TopicPartition, OffsetAndMetadata], callback: object = None
+    ) -> None:
+        self.commit(offsets)
+
+    def commit(
+        self, offsets: dict[TopicPartition, OffsetAndMetadata], timeout_ms: int | None = None
+    ) -> None:
+        committed = {tp: o.offset for tp, o in offsets.items()}
+        self.on_commit(committed)
+        self.commits.append(committed)
+        self.committed.update(committed)
+
+    def close(self, autocommit: bool = True) -> None:
+        self.closed = True

@@ -1,16 +1,21 @@
 """The outbox relay on in-memory fakes: owned partitions' rows published in the order written
 and marked sent, each once while nothing fails; after a broker failure, nothing is tried
-before the backoff delay has passed.
+before the backoff delay has passed. A row the broker refuses for good goes to the DLQ and the
+rows after it go on; a row that fails otherwise holds back only the rows of its key.
 
 The relay's monotonic time is a hand-moved one here (`ManualMonotonic`): no test sleeps.
 """
 
+import base64
+import json
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from complaintflow.engine.core.batch import BatchChanges, OutboundMessage
+from complaintflow.engine.core.batch import MAX_DEAD_LETTER_ORIGINAL, BatchChanges, OutboundMessage
+from complaintflow.engine.ports import SendFailure
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.producers.outbox_relay import RETENTION, OutboxRelay
 from tests.support.builders import MONDAY_9
@@ -179,9 +184,10 @@ class SlowPublisher(FakePublisher):
         super().__init__()
         self._monotonic = monotonic
 
-    def publish(self, messages: Sequence[Message]) -> None:
-        super().publish(messages)
+    def deliver(self, messages: Sequence[Message]) -> dict[int, SendFailure]:
+        failures = super().deliver(messages)
         self._monotonic.advance(1.0)
+        return failures
 
 
 def test_a_drain_stops_when_its_time_budget_is_spent(
@@ -217,3 +223,216 @@ def test_sent_rows_are_purged_after_the_retention_at_most_once_a_minute(
     monotonic.advance(31)
     relay.drain({0})
     assert [r.value for r in store.tables.outbox.values()] == [b"new"]
+
+
+DLQ = "t.dlq"
+TOO_LARGE = "MessageSizeTooLargeError: The message is 2000089 bytes when serialized"
+
+
+class OfferedPublisher(FakePublisher):
+    """Also keeps every message it was offered, acknowledged or not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offered: list[Message] = []
+
+    def deliver(self, messages: Sequence[Message]) -> dict[int, SendFailure]:
+        self.offered.extend(messages)
+        return super().deliver(messages)
+
+
+@pytest.fixture
+def offered() -> OfferedPublisher:
+    return OfferedPublisher()
+
+
+def dlq_relay(
+    store: FakeStore, publisher: FakePublisher, monotonic: ManualMonotonic
+) -> OutboxRelay:
+    return OutboxRelay(
+        FakeOutbox(store),
+        publisher,
+        store.clock,
+        dead_letter_topic=DLQ,
+        monotonic=monotonic.monotonic,
+    )
+
+
+def keyed(store: FakeStore, *rows: tuple[str, str]) -> None:
+    """Outbox rows (complaint, value) of partition 0, keyed by complaint, in one batch."""
+    with store.unit_of_work() as uow:
+        uow.write(
+            BatchChanges(
+                outbox=[
+                    OutboundMessage(partition=0, topic="events", key=c.encode(), value=v.encode())
+                    for c, v in rows
+                ]
+            )
+        )
+        uow.commit()
+
+
+def on_events(publisher: FakePublisher) -> list[str]:
+    return [value.decode() for topic, _, value in publisher.published if topic == "events"]
+
+
+def dead_letters(publisher: FakePublisher) -> list[dict[str, Any]]:
+    return [json.loads(value) for topic, _, value in publisher.published if topic == DLQ]
+
+
+def test_a_row_refused_for_good_goes_to_the_dlq_and_the_rows_after_it_go_on(
+    store: FakeStore, offered: OfferedPublisher, monotonic: ManualMonotonic
+) -> None:
+    # Given a complaint's second row is one the broker refuses for good
+    keyed(store, ("C-1", "v1"), ("C-1", "v2-huge"), ("C-1", "v3"), ("C-2", "w1"))
+    offered.refuse(b"v2-huge", TOO_LARGE, permanent=True)
+    relay = dlq_relay(store, offered, monotonic)
+    # When the relay drains
+    assert relay.drain({0}) == 3
+    # Then the rows before and after it are published in order, and every row is marked sent
+    assert on_events(offered) == ["v1", "v3", "w1"]
+    assert unsent(store, 0) == []
+    # and the refused row is on the DLQ as unpublishable, with its key and exact bytes
+    row_id = next(r.id for r in store.tables.outbox.values() if r.value == b"v2-huge")
+    assert dead_letters(offered) == [
+        {
+            "reason": f"unpublishable: {TOO_LARGE}",
+            "topic": "events",
+            "partition": None,
+            "offset": None,
+            "key": base64.b64encode(b"C-1").decode(),
+            "original": base64.b64encode(b"v2-huge").decode(),
+            "truncated": False,
+            "size": 7,
+            "outbox_id": row_id,
+        }
+    ]
+    assert [key for topic, key, _ in offered.published if topic == DLQ] == [b"C-1"]
+    assert (relay.unpublishable, relay.failures, relay.retry_at) == (1, 0, 0.0)
+    # and later drains publish nothing again: no earlier version is re-published
+    keyed(store, ("C-1", "v4"))
+    relay.drain({0})
+    relay.drain({0})
+    assert on_events(offered) == ["v1", "v3", "w1", "v4"]
+    assert [value for _, _, value in offered.offered].count(b"v1") == 1
+
+
+def test_a_dead_letter_holds_the_first_512_kib_of_a_larger_row(
+    store: FakeStore, publisher: FakePublisher, monotonic: ManualMonotonic
+) -> None:
+    value = b"x" * (MAX_DEAD_LETTER_ORIGINAL + 1000)
+    keyed(store, ("C-1", value.decode()))
+    publisher.refuse(value, TOO_LARGE, permanent=True)
+    dlq_relay(store, publisher, monotonic).drain({0})
+    [letter] = dead_letters(publisher)
+    assert base64.b64decode(letter["original"]) == value[:MAX_DEAD_LETTER_ORIGINAL]
+    assert (letter["truncated"], letter["size"]) == (True, len(value))
+
+
+class DeadLetterQueueDown(FakePublisher):
+    """Takes every message but those for the DLQ while `down`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def deliver(self, messages: Sequence[Message]) -> dict[int, SendFailure]:
+        if self.down and all(topic == DLQ for topic, _, _ in messages):
+            self.attempts += 1
+            down = SendFailure("dlq: timed out", permanent=False)
+            return dict.fromkeys(range(len(messages)), down)
+        return super().deliver(messages)
+
+
+def test_a_refused_row_whose_dead_letter_fails_stays_unsent_and_is_moved_aside_later(
+    store: FakeStore, monotonic: ManualMonotonic
+) -> None:
+    # Given a refused row whose dead letter cannot be published for now
+    publisher = DeadLetterQueueDown()
+    keyed(store, ("C-1", "v1"), ("C-1", "huge"), ("C-2", "w1"))
+    publisher.refuse(b"huge", TOO_LARGE, permanent=True)
+    relay = dlq_relay(store, publisher, monotonic)
+    # When the relay drains, Then the others go out and the refused row stays unsent
+    assert relay.drain({0}) == 2
+    assert unsent(store, 0) == ["huge"]
+    assert relay.unpublishable == 0
+    # and once the DLQ takes it, the row is moved aside and nothing else is published again
+    monotonic.advance(FIRST_DELAY + PAST)
+    publisher.down = False
+    relay.drain({0})
+    assert unsent(store, 0) == []
+    assert relay.unpublishable == 1
+    assert on_events(publisher) == ["v1", "w1"]
+
+
+def test_a_row_that_fails_otherwise_holds_back_its_keys_rows_until_it_goes_in_order(
+    store: FakeStore, offered: OfferedPublisher, monotonic: ManualMonotonic
+) -> None:
+    # Given a complaint's second row fails once, not for good
+    keyed(store, ("C-1", "a1"), ("C-1", "a2"), ("C-1", "a3"), ("C-2", "b1"))
+    offered.refuse(b"a2", "KafkaTimeoutError: expired", permanent=False, times=1)
+    relay = dlq_relay(store, offered, monotonic)
+    # When the relay drains, Then the rows before it and those of other complaints go out
+    assert relay.drain({0}) == 2
+    assert on_events(offered) == ["a1", "b1"]
+    assert unsent(store, 0) == ["a2", "a3"], "the failed row and the rows after it wait"
+    # and nothing of that complaint is tried again before the backoff delay
+    tried = len(offered.offered)
+    relay.drain({0})
+    assert len(offered.offered) == tried
+    # When the delay has passed, Then it goes on from the failed row, in order
+    monotonic.advance(FIRST_DELAY + PAST)
+    assert relay.drain({0}) == 2
+    assert on_events(offered) == ["a1", "b1", "a2", "a3"]
+    assert unsent(store, 0) == []
+
+
+def test_one_complaints_failing_row_does_not_slow_the_others(
+    store: FakeStore, offered: OfferedPublisher, monotonic: ManualMonotonic
+) -> None:
+    # Given one complaint's row keeps failing, not for good
+    keyed(store, ("C-1", "stuck"), ("C-2", "b1"))
+    offered.refuse(b"stuck", "UnknownError", permanent=False)
+    relay = dlq_relay(store, offered, monotonic)
+    assert relay.drain({0}) == 1
+    # When other complaints' rows come, Then they go out at once, without the stuck one
+    keyed(store, ("C-2", "b2"), ("C-3", "c1"))
+    assert relay.drain({0}) == 2
+    assert on_events(offered) == ["b1", "b2", "c1"]
+    assert [value for _, _, value in offered.offered].count(b"stuck") == 1
+
+
+class AcknowledgesBehindAFailure(FakePublisher):
+    """A broker that took the rows behind a failed one of the same key all the same."""
+
+    def __init__(self, failing: bytes, times: int) -> None:
+        super().__init__()
+        self.failing, self.times = failing, times
+
+    def deliver(self, messages: Sequence[Message]) -> dict[int, SendFailure]:
+        self.attempts += 1
+        failures = {}
+        for index, message in enumerate(messages):
+            if message[2] == self.failing and self.times > 0:
+                self.times -= 1
+                failures[index] = SendFailure("RequestTimedOutError", permanent=False)
+            else:
+                self.published.append(message)
+        return failures
+
+
+def test_rows_acknowledged_behind_a_failed_row_go_again_after_it_once(
+    store: FakeStore, monotonic: ManualMonotonic
+) -> None:
+    # Given a broker that fails a complaint's first row three times but took the next one
+    publisher = AcknowledgesBehindAFailure(b"a1", times=3)
+    keyed(store, ("C-1", "a1"), ("C-1", "a2"))
+    relay = dlq_relay(store, publisher, monotonic)
+    # When the relay drains until all is sent
+    for _ in range(5):
+        relay.drain({0})
+        monotonic.advance(10.0)
+    # Then a2 was not marked sent ahead of a1, went again after it, and was not published again
+    # with every retry of a1: only a1 is retried while it fails
+    assert unsent(store, 0) == []
+    assert on_events(publisher) == ["a2", "a1", "a2"]

@@ -1,7 +1,9 @@
 """Commands that run the engine's processes: run (one worker) and broker (the embedded one)."""
 
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 from typing import Annotated
@@ -33,6 +35,8 @@ from complaintflow.engine.redaction import RedactSecrets, secrets_of
 from complaintflow.engine.settings import Settings
 from complaintflow.state_store.database import redacted, store_errors
 
+log = logging.getLogger(__name__)
+
 
 def configure_logging(settings: Settings) -> None:
     """One line per record on stderr, for whatever collects a service's output, with the
@@ -47,11 +51,46 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, level))
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def stop_on_signals() -> threading.Event:
+    """SIGINT or SIGTERM sets the returned event: the worker finishes the batch in hand,
+    commits it, publishes its outbox for a while and leaves its group. A second one ends the
+    process at once (status 128 + the signal), losing nothing: what was not committed is
+    redelivered to the next worker, and the inbox absorbs what was.
+
+    The count is kept by a thread reading the wakeup socket, to which the interpreter's
+    C-level handler writes each signal's number as it arrives: a Python handler runs only
+    when the main thread is back in Python, which a driver call (SQLite waiting for its
+    lock, a connection timing out) can put off for many seconds."""
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    received, wakeup = socket.socketpair()
+    wakeup.setblocking(False)
+    for signum in STOP_SIGNALS:
         signal.signal(signum, lambda *_: stop.set())
+    signal.set_wakeup_fd(wakeup.fileno(), warn_on_full_buffer=False)
+    watcher = threading.Thread(  # holds the sockets: the wakeup one must stay open
+        target=_stop_then_exit, args=(received, wakeup, stop), name="stop-signals", daemon=True
+    )
+    watcher.start()
     return stop
+
+
+def _stop_then_exit(received: socket.socket, _wakeup: socket.socket, stop: threading.Event) -> None:
+    signals = 0
+    while True:
+        for signum in received.recv(64):
+            if signum not in STOP_SIGNALS:
+                continue
+            signals += 1
+            if signals == 1:
+                stop.set()
+                name = signal.Signals(signum).name
+                log.info("%s: stopping after the batch in hand (again: at once)", name)
+                continue
+            os.write(2, b"complaintflow: stopped at once; what was not committed is redelivered\n")
+            os._exit(128 + signum)
 
 
 @app.command()
