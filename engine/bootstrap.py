@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -152,10 +152,13 @@ class _WorkerWiring:
     topics: Topics
     partition_of: Callable[[str], int]
     resources: ExitStack
+    publishers: list[KafkaPublisher] = field(default_factory=list)
+    """Every producer made for this worker, for the count of those made anew."""
 
     def publisher(self) -> KafkaPublisher:
         publisher = KafkaPublisher(self.connection)
         self.resources.callback(publisher.close)
+        self.publishers.append(publisher)
         return publisher
 
 
@@ -243,18 +246,26 @@ def _inbound_loop(
 ) -> InboundLoop:
     store = SqlAlchemyStore(wiring.engine, wiring.clock)
     processor = BatchProcessor(
-        store, wiring.workflow, wiring.clock, wiring.topics, wiring.partition_of
+        store,
+        wiring.workflow,
+        wiring.clock,
+        wiring.topics,
+        wiring.partition_of,
+        max_event_bytes=wiring.settings.max_event_bytes,
     )
+    relay = OutboxRelay(
+        SqlAlchemyOutbox(wiring.engine),
+        wiring.publisher(),
+        wiring.clock,
+        dead_letter_topic=wiring.topics.dlq,
+    )
+    metrics.watch("outbox_unpublishable", lambda: relay.unpublishable)
+    metrics.watch("producer_recreated", lambda: sum(p.recreated for p in wiring.publishers))
     return InboundLoop(
         consumer=consumer_for(wiring.connection, wiring.settings.group_id),
         topic=wiring.topics.inbound,
         processor=MeasuredProcessor(processor, metrics),
-        relay=OutboxRelay(
-            SqlAlchemyOutbox(wiring.engine),
-            wiring.publisher(),
-            wiring.clock,
-            dead_letter_topic=wiring.topics.dlq,
-        ),
+        relay=relay,
         outage=outage,
         max_records=wiring.settings.batch_size,
         stop=stop,

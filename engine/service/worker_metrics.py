@@ -8,7 +8,7 @@ run without it.
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from complaintflow.engine.core.batch import BatchChanges, InboundMessage
@@ -40,6 +40,12 @@ class WorkerMetrics:
         self._seconds = 0.0
         self._outages = 0
         self._outage_seconds = 0.0
+        self._watched: dict[str, Callable[[], float]] = {}
+
+    def watch(self, name: str, read: Callable[[], float]) -> None:
+        """A counter another part keeps (the relay's unpublishable rows, the producers made
+        anew), read when the figures are saved."""
+        self._watched[name] = read
 
     def observe_batch(self, changes: BatchChanges, seconds: float) -> None:
         kinds = Counter(changes.refusal_kinds)
@@ -82,6 +88,7 @@ class WorkerMetrics:
                 MetricSample("database_outages", (), self._outages),
                 MetricSample("database_outage_seconds", (), self._outage_seconds),
             ]
+            samples += [MetricSample(name, (), read()) for name, read in self._watched.items()]
             return samples
 
 

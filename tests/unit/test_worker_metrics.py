@@ -9,6 +9,7 @@ from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.outcome import Refusal, RefusalKind
 from complaintflow.engine.entrypoints.cli.serve import is_loopback
 from complaintflow.engine.entrypoints.http.app import bearer_matches
+from complaintflow.engine.entrypoints.http.metrics import worker_families
 from complaintflow.engine.service.worker_metrics import MetricSample, WorkerMetrics
 from tests.support.builders import raw
 
@@ -101,3 +102,22 @@ def test_latency_buckets_are_cumulative() -> None:
     buckets = [s.value for s in metrics.samples() if s.name == "batch_seconds_bucket"]
     assert buckets == sorted(buckets)
     assert buckets[-1] == 3 and buckets[-2] == 2
+
+
+def test_counters_kept_elsewhere_are_read_when_saved_and_shown_per_worker() -> None:
+    # Given a worker whose relay moved 2 rows aside and whose producers were made anew once
+    metrics = WorkerMetrics()
+    kept = {"unpublishable": 2, "recreated": 1}
+    metrics.watch("outbox_unpublishable", lambda: kept["unpublishable"])
+    metrics.watch("producer_recreated", lambda: kept["recreated"])
+    kept["recreated"] = 3  # read at save time, not at watch time
+    # When its figures are saved and shown
+    samples = {s.name: s.value for s in metrics.samples() if not s.labels}
+    families = {f.name: f for f in worker_families({"w1": metrics.samples()})}
+    # Then both are there, by worker
+    assert (samples["outbox_unpublishable"], samples["producer_recreated"]) == (2, 3)
+    shown = families["complaintflow_worker_producer_recreated"].samples
+    assert [(s.labels, s.value) for s in shown if s.name.endswith("_total")] == [
+        ({"worker": "w1"}, 3)
+    ]
+    assert families["complaintflow_worker_database_outages"].samples[0].value == 0

@@ -96,6 +96,16 @@ class StoreCollector(Collector):
         yield lag
 
 
+WORKER_COUNTERS = {
+    "database_outages": "Database outages the worker rode out (counted when each began).",
+    "database_outage_seconds": "Seconds the worker spent waiting for its database.",
+    "producer_recreated": "Kafka producers made anew after kafka-python could no longer send "
+    "with one (a broker replaced, a fatal producer state): alert on any increase.",
+    "outbox_unpublishable": "Outbox rows the broker refused for good, moved to the DLQ.",
+}
+"""Per-worker counters saved as plain samples, shown as `complaintflow_worker_<name>_total`."""
+
+
 def worker_families(by_worker: dict[str, list[MetricSample]]) -> list[Metric]:
     """Families of the figures workers saved, each sample labelled with its worker."""
     applied = CounterMetricFamily(
@@ -113,12 +123,18 @@ def worker_families(by_worker: dict[str, list[MetricSample]]) -> list[Metric]:
         "Time to decide and commit one polled batch, per worker.",
         labels=["worker"],
     )
+    plain = {
+        name: CounterMetricFamily(f"complaintflow_worker_{name}", text, labels=["worker"])
+        for name, text in WORKER_COUNTERS.items()
+    }
     for worker, samples in sorted(by_worker.items()):
         buckets: list[tuple[str, float]] = []
         total = 0.0
         for s in samples:
             labels = dict(s.labels)
-            if s.name == "events_applied":
+            if s.name in plain:
+                plain[s.name].add_metric([worker], s.value)
+            elif s.name == "events_applied":
                 applied.add_metric([worker], s.value)
             elif s.name == "events_refused":
                 refused.add_metric([worker, labels["reason"]], s.value)
@@ -128,7 +144,7 @@ def worker_families(by_worker: dict[str, list[MetricSample]]) -> list[Metric]:
                 total = s.value
         if buckets:
             latency.add_metric([worker], _ordered(buckets), total)
-    return [applied, refused, latency]
+    return [applied, refused, latency, *plain.values()]
 
 
 def _ordered(buckets: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
