@@ -17,8 +17,8 @@ from typing import Any
 
 from complaintflow.consumers.kafka_loop import partitioner
 from complaintflow.engine.bootstrap import load_workflow
-from complaintflow.engine.core.batch import InboundMessage
 from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.outcome import Refusal
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.entrypoints.cli.sample_day import DAY_START, sample_day

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select, text, update
 
 from complaintflow.consumers.kafka_loop import partitioner
 from complaintflow.engine.bootstrap import load_workflow
-from complaintflow.engine.core.batch import InboundMessage
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.embedded_broker import create_topics, embedded_broker
 from complaintflow.engine.entrypoints.cli.sample_day import DAY_START

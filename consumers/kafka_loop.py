@@ -30,7 +30,8 @@ from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata
 
 from complaintflow.engine.core.backoff import compute_backoff
-from complaintflow.engine.core.batch import BatchChanges, InboundMessage
+from complaintflow.engine.core.batch import BatchChanges
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.errors import BrokerUnavailable, ConcurrencyConflict
 from complaintflow.engine.kafka_clients import open_client
 from complaintflow.engine.ports import Processor, Relay

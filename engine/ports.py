@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from complaintflow.engine.core.batch import BatchChanges, InboundMessage
+from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.complaint import Complaint
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.trends import TrendAlert, TrendFigures
 
 

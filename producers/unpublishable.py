@@ -11,7 +11,7 @@ import base64
 
 from pydantic import BaseModel, ConfigDict
 
-from complaintflow.engine.core.batch import MAX_DEAD_LETTER_ORIGINAL
+from complaintflow.engine.core.messages import MAX_DEAD_LETTER_ORIGINAL
 from complaintflow.engine.ports import OutboxRow, SendFailure
 
 

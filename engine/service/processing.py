@@ -21,12 +21,12 @@ from complaintflow.engine.core.batch import (
     BatchChanges,
     BatchContext,
     Decide,
-    InboundMessage,
     addressed,
     decide_batch,
     decode_batch,
 )
 from complaintflow.engine.core.decoding import MAX_EVENT_BYTES
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.outcome import Outcome
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow

@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from complaintflow.engine.core.batch import BatchChanges, InboundMessage
+from complaintflow.engine.core.batch import BatchChanges
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.outcome import RefusalKind
 from complaintflow.engine.service.processing import BatchProcessor
 

@@ -4,7 +4,8 @@ while, unsent ones never."""
 
 from datetime import timedelta
 
-from complaintflow.engine.core.batch import BatchChanges, OutboundMessage
+from complaintflow.engine.core.batch import BatchChanges
+from complaintflow.engine.core.messages import OutboundMessage
 from complaintflow.engine.ports import Store
 from tests.support.backends import Backend
 from tests.support.builders import MONDAY_9

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from complaintflow.engine.core.batch import BatchChanges, InboxEntry
+from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.decision import decide
+from complaintflow.engine.core.messages import InboxEntry
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.errors import ConcurrencyConflict
 from complaintflow.engine.ports import Store

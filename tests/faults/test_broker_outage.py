@@ -23,7 +23,8 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from sqlalchemy import Engine
 
-from complaintflow.engine.core.batch import MAX_DEAD_LETTER_ORIGINAL, BatchChanges, OutboundMessage
+from complaintflow.engine.core.batch import BatchChanges
+from complaintflow.engine.core.messages import MAX_DEAD_LETTER_ORIGINAL, OutboundMessage
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.embedded_broker import (
     create_topics,

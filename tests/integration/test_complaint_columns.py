@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from complaintflow.engine.core.batch import BatchChanges, InboxEntry
+from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.decision import decide
+from complaintflow.engine.core.messages import InboxEntry
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.state_store.database import open_engine

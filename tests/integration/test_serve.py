@@ -25,8 +25,8 @@ from sqlalchemy import Engine, func, select
 
 from complaintflow.consumers.kafka_loop import partitioner
 from complaintflow.engine.bootstrap import build_http_app
-from complaintflow.engine.core.batch import InboundMessage
 from complaintflow.engine.core.events import timer_fired
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.embedded_broker import free_port

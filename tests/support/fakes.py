@@ -18,9 +18,10 @@ from kafka import TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 
-from complaintflow.engine.core.batch import BatchChanges, InboxEntry
+from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.events import LogEntry
+from complaintflow.engine.core.messages import InboxEntry
 from complaintflow.engine.core.trends import TrendAlert, TrendFigures
 from complaintflow.engine.errors import BrokerUnavailable, ConcurrencyConflict, StoreUnavailable
 from complaintflow.engine.ports import Clock, DueTimer, OutboxRow, SendFailure

@@ -4,14 +4,8 @@ import base64
 import json
 from datetime import timedelta
 
-from complaintflow.engine.core.batch import (
-    MAX_DEAD_LETTER_ORIGINAL,
-    BatchChanges,
-    BatchContext,
-    InboundMessage,
-    decide_batch,
-    decode_batch,
-)
+from complaintflow.engine.core.batch import BatchChanges, BatchContext, decide_batch, decode_batch
+from complaintflow.engine.core.messages import MAX_DEAD_LETTER_ORIGINAL, InboundMessage
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 from tests.support.builders import MONDAY_9, raw

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from complaintflow.engine.core.batch import InboundMessage
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.errors import ConcurrencyConflict

@@ -13,15 +13,9 @@ from typing import Any
 import pytest
 
 from complaintflow.engine.core import decoding
-from complaintflow.engine.core.batch import (
-    MAX_DEAD_LETTER_ORIGINAL,
-    BatchChanges,
-    BatchContext,
-    InboundMessage,
-    decide_batch,
-    decode_batch,
-)
+from complaintflow.engine.core.batch import BatchChanges, BatchContext, decide_batch, decode_batch
 from complaintflow.engine.core.decoding import MAX_EVENT_BYTES, decode_event
+from complaintflow.engine.core.messages import MAX_DEAD_LETTER_ORIGINAL, InboundMessage
 from complaintflow.engine.core.outcome import MAX_REASON_BYTES, Refusal, RefusalKind
 from complaintflow.engine.core.replay import replay
 from complaintflow.engine.core.topics import Topics

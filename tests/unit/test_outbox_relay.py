@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from complaintflow.engine.core.batch import MAX_DEAD_LETTER_ORIGINAL, BatchChanges, OutboundMessage
+from complaintflow.engine.core.batch import BatchChanges
+from complaintflow.engine.core.messages import MAX_DEAD_LETTER_ORIGINAL, OutboundMessage
 from complaintflow.engine.ports import SendFailure
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.producers.outbox_relay import RETENTION, OutboxRelay

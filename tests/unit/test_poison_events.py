@@ -14,13 +14,13 @@ from complaintflow.engine.core.batch import (
     BatchChanges,
     BatchContext,
     Decide,
-    InboundMessage,
     decide_batch,
     decode_batch,
 )
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.decision import decide
 from complaintflow.engine.core.events import InboundEvent
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.outcome import Outcome, RefusalKind
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from complaintflow.engine.core import decoding
-from complaintflow.engine.core.batch import BatchContext, InboundMessage, decide_batch, decode_batch
+from complaintflow.engine.core.batch import BatchContext, decide_batch, decode_batch
 from complaintflow.engine.core.decision import decide
 from complaintflow.engine.core.decoding import decode_event
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.outcome import Refusal, RefusalKind
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow

@@ -20,7 +20,8 @@ import pytest
 from kafka import TopicPartition
 
 from complaintflow.consumers.kafka_loop import BATCH_RETRIES, InboundLoop, partitioner
-from complaintflow.engine.core.batch import BatchChanges, InboundMessage
+from complaintflow.engine.core.batch import BatchChanges
+from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.errors import StoreUnavailable
