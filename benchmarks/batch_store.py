@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from complaintflow.consumers.kafka_loop import partitioner
+from complaintflow.consumers.kafka_consumer import partitioner
 from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.messages import InboundMessage

@@ -23,7 +23,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from sqlalchemy import Engine, func, select, text, update
 
-from complaintflow.consumers.kafka_loop import partitioner
+from complaintflow.consumers.kafka_consumer import partitioner
 from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.topics import Topics

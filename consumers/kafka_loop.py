@@ -20,68 +20,18 @@ import time
 from collections.abc import Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Protocol
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
-from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata
 
 from complaintflow.engine.core.backoff import compute_backoff
-from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.errors import BrokerUnavailable, ConcurrencyConflict
-from complaintflow.engine.kafka_clients import open_client
-from complaintflow.engine.ports import Processor, Relay
-from complaintflow.engine.settings import KafkaConnection
+from complaintflow.engine.ports import BatchApplier, OutageWatch, Relay
 
 log = logging.getLogger(__name__)
-
-
-def consumer_for(connection: KafkaConnection, group_id: str, **overrides: object) -> KafkaConsumer:
-    """Small poll and session intervals: a consumer group on the embedded broker forms in
-    about max_poll_interval_ms, and a dead worker's partitions move after session_timeout_ms."""
-    return open_client(
-        KafkaConsumer,
-        connection,
-        group_id=group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_interval_ms=overrides.pop("max_poll_interval_ms", 10_000),
-        session_timeout_ms=overrides.pop("session_timeout_ms", 6_000),
-        heartbeat_interval_ms=overrides.pop("heartbeat_interval_ms", 1_000),
-        # a group formed before a new topic's metadata reached its leader assigns nothing;
-        # the next metadata refresh sees the partitions and rejoins (default: 5 minutes)
-        metadata_max_age_ms=overrides.pop("metadata_max_age_ms", 5_000),
-        fetch_max_bytes=32 * 1024 * 1024,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        **overrides,
-    )
-
-
-def inbound_partitions(connection: KafkaConnection, topic: str) -> int:
-    """How many partitions the inbound topic has: outbox rows are numbered by the partition
-    their complaint hashes to, so the relay of a partition's owner publishes them."""
-    consumer = consumer_for(connection, group_id="complaintflow-metadata")
-    try:
-        partitions = consumer.partitions_for_topic(topic)
-    finally:
-        consumer.close(autocommit=False)
-    if not partitions:
-        raise BrokerUnavailable(f"topic {topic} does not exist on {connection.bootstrap_servers}")
-    return len(partitions)
-
-
-def partitioner(partitions: int) -> Callable[[str], int]:
-    """Kafka's default key partitioner, so outbox rows belong to the complaint's partition."""
-
-    @lru_cache(maxsize=200_000)
-    def partition_of(complaint_id: str) -> int:
-        return (murmur2(complaint_id.encode()) & 0x7FFFFFFF) % partitions
-
-    return partition_of
 
 
 BATCH_RETRIES = 3
@@ -96,36 +46,6 @@ APPLY_BUDGET_S = 1.0
 MAX_HELD_WAIT_S = 0.5
 """Longest poll while a batch is held: how soon a stop is seen during an outage."""
 LAST_COMMIT_TIMEOUT_MS = 10_000
-
-
-class DatabaseOutage(Protocol):
-    """The worker's view of its database (engine/service/database_outage.py), shared with
-    the scheduler's jobs."""
-
-    @property
-    def down(self) -> bool: ...
-
-    def reason_of(self, exc: BaseException) -> str | None:
-        """One line on why the database cannot be used, or None: `exc` is not an outage."""
-        ...
-
-    def failed(self, reason: str) -> None: ...
-
-    def recovered(self) -> None: ...
-
-    def check_limit(self) -> None:
-        """Raise once the outage has lasted the configured limit."""
-        ...
-
-
-class BatchApplier(Processor, Protocol):
-    def dead_letter(self, message: InboundMessage, error: Exception) -> BatchChanges:
-        """Refuse this one message as internal_error, `error` saying why."""
-        ...
-
-    def probe(self) -> None:
-        """Raise what processing would raise while the database cannot take a batch."""
-        ...
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -163,7 +83,7 @@ class InboundLoop:
     topic: str
     processor: BatchApplier
     relay: Relay
-    outage: DatabaseOutage
+    outage: OutageWatch
     max_records: int = 1000
     stop: threading.Event = field(default_factory=threading.Event)
     on_assigned: Callable[[], None] = lambda: None

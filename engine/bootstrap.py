@@ -20,12 +20,8 @@ from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import Engine, event
 
 from complaintflow.consumers.consumer_lag import ConsumerLag
-from complaintflow.consumers.kafka_loop import (
-    InboundLoop,
-    consumer_for,
-    inbound_partitions,
-    partitioner,
-)
+from complaintflow.consumers.kafka_consumer import consumer_for, inbound_partitions, partitioner
+from complaintflow.consumers.kafka_loop import InboundLoop
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow, compile_workflow
 from complaintflow.engine.embedded_broker import create_topics, embedded_broker

@@ -136,3 +136,33 @@ class Relay(Protocol):
     def drain(self, partitions: Collection[int], budget_s: float = 2.0) -> int:
         """Publish what the outbox holds for these partitions; return rows published."""
         ...
+
+
+class OutageWatch(Protocol):
+    """The worker's view of its database (engine/service/database_outage.py), shared with
+    the scheduler's jobs."""
+
+    @property
+    def down(self) -> bool: ...
+
+    def reason_of(self, exc: BaseException) -> str | None:
+        """One line on why the database cannot be used, or None: `exc` is not an outage."""
+        ...
+
+    def failed(self, reason: str) -> None: ...
+
+    def recovered(self) -> None: ...
+
+    def check_limit(self) -> None:
+        """Raise once the outage has lasted the configured limit."""
+        ...
+
+
+class BatchApplier(Processor, Protocol):
+    def dead_letter(self, message: InboundMessage, error: Exception) -> BatchChanges:
+        """Refuse this one message as internal_error, `error` saying why."""
+        ...
+
+    def probe(self) -> None:
+        """Raise what processing would raise while the database cannot take a batch."""
+        ...

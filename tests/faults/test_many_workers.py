@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, Select, func, select
 
-from complaintflow.consumers.kafka_loop import partitioner
+from complaintflow.consumers.kafka_consumer import partitioner
 from complaintflow.engine.core.replay import replay
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow

@@ -4,7 +4,7 @@ as GET /metrics shows it."""
 from typing import Any
 
 from complaintflow.consumers.consumer_lag import ConsumerLag
-from complaintflow.consumers.kafka_loop import consumer_for
+from complaintflow.consumers.kafka_consumer import consumer_for
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.entrypoints.http.metrics import StoreCollector
 from complaintflow.engine.service.clock import FixedClock

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, func, select
 
-from complaintflow.consumers.kafka_loop import partitioner
+from complaintflow.consumers.kafka_consumer import partitioner
 from complaintflow.engine.bootstrap import build_http_app
 from complaintflow.engine.core.events import timer_fired
 from complaintflow.engine.core.messages import InboundMessage

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from complaintflow.consumers.kafka_loop import partitioner
+from complaintflow.consumers.kafka_consumer import partitioner
 from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow

@@ -19,7 +19,8 @@ from itertools import pairwise
 import pytest
 from kafka import TopicPartition
 
-from complaintflow.consumers.kafka_loop import BATCH_RETRIES, InboundLoop, partitioner
+from complaintflow.consumers.kafka_consumer import partitioner
+from complaintflow.consumers.kafka_loop import BATCH_RETRIES, InboundLoop
 from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.topics import Topics
