@@ -14,6 +14,7 @@ balancer's check does not queue behind reports.
 import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, TypeVar
@@ -114,6 +115,22 @@ def unhealthy(engine: Engine, wanted_revision: str, url: str) -> str | None:
     return head_mismatch(revision, wanted_revision)
 
 
+@dataclass(frozen=True)
+class TokenGuard:
+    """With a token configured, every route but /healthz requires it (a FastAPI dependency)."""
+
+    token: str | None
+
+    def allows(self, authorization: str | None) -> bool:
+        return self.token is None or bearer_matches(authorization, self.token)
+
+    async def __call__(self, authorization: Annotated[str | None, Header()] = None) -> None:
+        if not self.allows(authorization):
+            raise HTTPException(
+                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
+
+
 def create_app(
     settings: Settings,
     engine: Engine,
@@ -128,7 +145,9 @@ def create_app(
     async def reading(read: Callable[[], T]) -> T:
         return await to_thread.run_sync(read, limiter=readers)
 
-    token = None if settings.serve_token is None else settings.serve_token.get_secret_value()
+    guard = TokenGuard(
+        None if settings.serve_token is None else settings.serve_token.get_secret_value()
+    )
     wanted_revision = head(engine)
     inbound = Topics(settings.topic_prefix).inbound
     registry = CollectorRegistry(auto_describe=False)
@@ -147,16 +166,7 @@ def create_app(
         title="complaintflow", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
 
-    def authorized(authorization: str | None) -> bool:
-        return token is None or bearer_matches(authorization, token)
-
-    async def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not authorized(authorization):
-            raise HTTPException(
-                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
-            )
-
-    guarded = [Depends(require_token)]
+    guarded = [Depends(guard)]
 
     @app.get("/healthz")
     async def healthz(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
@@ -165,7 +175,7 @@ def create_app(
         if reason is None:
             return JSONResponse({"status": "ok"})
         body = {"status": "unavailable"}
-        if authorized(authorization):
+        if guard.allows(authorization):
             body["reason"] = reason
         return JSONResponse(body, status_code=503)
 
