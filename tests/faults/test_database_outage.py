@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from complaintflow.engine.embedded_broker import create_topics
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.summary import summarize
 from complaintflow.state_store.tables import inbox_t
-from tests.support.broker import WorkerProcess, publish
+from tests.support.broker import WorkerProcess, publish, watched
 from tests.support.builders import MONDAY_9, RECEIVED, envelope_dict
 from tests.support.invariants import (
     event_log_of,
@@ -35,7 +35,6 @@ from tests.support.invariants import (
     versions_on_log,
 )
 from tests.support.postgres_server import fresh_database, postgres_server
-from tests.support.waiting import wait_for
 
 CLOCK_START = MONDAY_9.isoformat()  # the workers' clock stands there: no timer comes due
 WENT = "database unavailable since"
@@ -85,16 +84,6 @@ class Upstream(threading.Thread):
             publish(self.bootstrap, self.topic, self.lines[start : start + 20])
             self.published = min(start + 20, len(self.lines))
             time.sleep(0.25)
-
-
-def watched(
-    worker: WorkerProcess, condition: Callable[[], bool], timeout: float, what: str
-) -> None:
-    """`wait_for`, failing with the worker's log."""
-    try:
-        wait_for(condition, timeout, what)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; the worker's log:\n{''.join(worker.log)}") from None
 
 
 def lines_of(worker: WorkerProcess, marker: str) -> list[str]:

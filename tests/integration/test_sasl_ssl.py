@@ -14,15 +14,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
-from kafka import TopicPartition
 
-from complaintflow.engine.bootstrap import kafka_consumer
 from complaintflow.engine.core.topics import Topics
 from tests.support.apache_kafka import ApacheKafka, start_apache_kafka
-from tests.support.broker import WorkerProcess
+from tests.support.broker import WorkerProcess, read_topic, watched
 from tests.support.builders import MONDAY_9, RECEIVED, envelope_dict
 
 PASSWORD = "COMPLAINTFLOW_KAFKA_SASL_PASSWORD"
@@ -81,21 +80,14 @@ def envelopes(path: Path, complaint_ids: list[str]) -> Path:
 def event_log_ids(cluster: ApacheKafka, topic: str, wanted: set[str], timeout: float) -> set[str]:
     """The complaint ids on the event log, read through the SASL_SSL listener by the engine's
     own consumer, once all of `wanted` are there; fails at the deadline."""
-    consumer = kafka_consumer(cluster.connection())
-    seen: set[str] = set()
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        assert partitions, f"no topic {topic}"
-        consumer.assign(partitions)
-        consumer.seek_to_beginning()
-        deadline = time.monotonic() + timeout
-        while not wanted <= seen:
-            assert time.monotonic() < deadline, f"only {sorted(seen)} on {topic}"
-            for records in consumer.poll(timeout_ms=200).values():
-                seen.update(json.loads(r.value)["complaint_id"] for r in records)
-    finally:
-        consumer.close(autocommit=False)
-    return seen
+
+    def ids(records: list[Any]) -> set[str]:
+        return {json.loads(r.value)["complaint_id"] for r in records}
+
+    records = read_topic(
+        cluster.connection(), topic, timeout=timeout, enough=lambda rs: wanted <= ids(rs)
+    )
+    return ids(records)
 
 
 def assert_secrets_absent(secrets: list[str], *outputs: str) -> None:
@@ -120,10 +112,7 @@ def test_a_worker_publish_and_tail_go_through_sasl_ssl(
             assert worker.process.poll() is None, "".join(worker.log)
             return worker.assigned() == set(range(6))
 
-        deadline = time.monotonic() + 120
-        while not consuming():
-            assert time.monotonic() < deadline, "".join(worker.log)
-            time.sleep(0.1)
+        watched(worker, consuming, 120, "the worker's partitions")
 
         # When complaints are published with SCRAM-SHA-512 and with PLAIN
         scram_ids = ["S-1", "S-2", "S-3"]

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer, TopicPartition
 
-from complaintflow.engine.bootstrap import build_worker
+from complaintflow.engine.bootstrap import build_worker, kafka_consumer
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.ports import Clock
 from complaintflow.engine.service.clock import FixedClock
@@ -25,16 +25,17 @@ from tests.support.waiting import wait_for
 
 
 def read_topic(
-    bootstrap: str,
+    bootstrap: KafkaConnection | str,
     topic: str,
     count: int = 0,
     timeout: float = 60,
     enough: Callable[[list[Any]], bool] | None = None,
 ) -> list[Any]:
     """Records of a topic (all partitions) from the start until there are `count` of them, or
-    until `enough(records)` holds; fail at the deadline."""
+    until `enough(records)` holds; fail at the deadline. Read by the engine's own consumer,
+    so a secured connection is read as the engine reads it."""
     done = enough or (lambda records: len(records) >= count)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_consumer(KafkaConnection.of(bootstrap))
     try:
         wait_for(lambda: bool(consumer.partitions_for_topic(topic)), 30, f"metadata of {topic}")
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
@@ -50,6 +51,16 @@ def read_topic(
         return records
     finally:
         consumer.close(autocommit=False)
+
+
+def watched(
+    worker: "WorkerProcess", condition: Callable[[], bool], timeout: float, what: str
+) -> None:
+    """`wait_for`, failing with the worker's log."""
+    try:
+        wait_for(condition, timeout, what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the worker's log:\n{''.join(worker.log)}") from None
 
 
 def values(records: list[Any]) -> list[dict[str, Any]]:
