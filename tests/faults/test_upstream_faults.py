@@ -113,6 +113,35 @@ def test_a_tenth_of_the_stream_published_twice_is_applied_once(
     assert len(dead) == len(expected.refusals)
 
 
+# --- a valid event far too long ------------------------------------------------------------
+
+
+def test_an_event_with_100000_list_items_is_refused_and_the_complaint_goes_on(
+    broker: str, topics: Topics, sqlite_url: str
+) -> None:
+    # Given a complaint, then an evidence request for it listing 100,000 items (under the
+    # 1 MiB message limit, far over the payload's bound), then a reply
+    huge = envelope_dict(
+        "evidence.requested",
+        complaint_id="C-BIG",
+        payload={"items": ["x"] * 100_000, "requested_from": "customer"},
+    )
+    reply = envelope_dict("agent.responded", complaint_id="C-BIG", n=1)
+    messages = [received("C-BIG"), json.dumps(huge).encode(), json.dumps(reply).encode()]
+    engine = open_engine(sqlite_url)
+    with running_worker(worker_settings(topics, sqlite_url), broker):
+        publish(broker, topics.inbound, [(b"C-BIG", m) for m in messages])
+        wait_for(lambda: len(inbox(engine)) == 3, 60, "the three events taken in")
+    # Then the request is in the DLQ, whole, with the reason; the reply after it was applied
+    (dead,) = values(read_topic(broker, topics.dlq, count=1))
+    assert dead["reason"] == (
+        "invalid payload for evidence.requested: payload.items: "
+        "List should have at most 100 items after validation, not 100000"
+    )
+    assert base64.b64decode(dead["original"]) == messages[1]
+    assert inbox(engine)[event_id(messages[2])] == "applied"
+
+
 # --- poison events --------------------------------------------------------------------------
 
 
