@@ -122,6 +122,15 @@ class AmountPoints(Strict):
     points: int
 
 
+class KeywordPoints(Strict):
+    """Points for a description that mentions any of `terms` (case-insensitive; a term of
+    ASCII letters and digits as a whole word, any other anywhere), once per rule."""
+
+    name: Annotated[str, Field(min_length=1, max_length=40)]
+    points: int
+    terms: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(min_length=1)]
+
+
 class GradingRules(Strict):
     """Points from the complaint's traits; the first priority whose threshold the total reaches
     wins, P4 otherwise. Points rather than first-match rules, so traits add up: a VIP with a
@@ -132,6 +141,7 @@ class GradingRules(Strict):
     tier_points: dict[CustomerTier, int] = {}
     amount_points: list[AmountPoints] = []
     repeat_points: int = 0
+    keyword_points: list[KeywordPoints] = []
     thresholds: dict[Literal["P1", "P2", "P3"], int]
 
 

@@ -76,6 +76,8 @@ class Complaint(BaseModel):
     priority: Priority
     department: Department
     received_at: datetime
+    # kept so a reopened complaint is regraded by its words as it was at first
+    description: str = ""
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
     escalation_level: EscalationLevel | None = None

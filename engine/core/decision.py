@@ -77,14 +77,16 @@ def _refuse(kind: RefusalKind, reason: str) -> Outcome:
 def _receive(event: ComplaintReceived, now: datetime, workflow: Workflow) -> Outcome:
     definition = workflow.definition
     p = event.payload
-    priority = grade(
+    graded = grade(
         definition.grading,
         category=p.category,
         channel=p.channel,
         tier=p.customer_tier,
         amount=p.amount,
         repeat=False,
+        description=p.description,
     )
+    priority = graded.priority
     department = route(definition, p.category)
     new = Complaint(
         complaint_id=event.complaint_id,
@@ -100,6 +102,7 @@ def _receive(event: ComplaintReceived, now: datetime, workflow: Workflow) -> Out
         priority=priority,
         department=department,
         received_at=event.occurred_at,
+        description=p.description,
     )
     draft = Draft(None, new, event, now, workflow)
     draft.record_cause()
@@ -124,7 +127,8 @@ def _receive(event: ComplaintReceived, now: datetime, workflow: Workflow) -> Out
         ),
     )
     draft.record_fact(
-        EventType.COMPLAINT_GRADED, ComplaintGradedPayload(priority=priority, department=department)
+        EventType.COMPLAINT_GRADED,
+        ComplaintGradedPayload(priority=priority, department=department, reasons=graded.reasons),
     )
     return draft.outcome()
 

@@ -219,14 +219,16 @@ def _reopen(draft: Draft, csat: int | None) -> None:
     """A repeat complaint: regraded with the repeat bonus, handling clock restarted."""
     definition = draft.workflow.definition
     c = draft.complaint
-    priority = grade(
+    graded = grade(
         definition.grading,
         category=c.category,
         channel=c.channels[0],
         tier=c.customer_tier,
         amount=c.amount,
         repeat=True,
+        description=c.description,
     )
+    priority = graded.priority
     at = draft.cause.occurred_at
     sla = definition.deadlines
     armed = [
@@ -258,7 +260,7 @@ def _reopen(draft: Draft, csat: int | None) -> None:
     )
     draft.record_fact(
         EventType.COMPLAINT_GRADED,
-        ComplaintGradedPayload(priority=priority, department=c.department),
+        ComplaintGradedPayload(priority=priority, department=c.department, reasons=graded.reasons),
     )
     if low_score:
         hand_to_supervisor(draft)

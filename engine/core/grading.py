@@ -1,6 +1,11 @@
-"""Priority and routing of a new (or reopened) complaint, from the workflow's rules."""
+"""Priority and routing of a new (or reopened) complaint, from the workflow's rules, with the
+reasons that raised it (`complaint.graded` carries them, so an agent sees why a complaint is
+P1 and ops can count how often the complaint's own words did it)."""
 
+import re
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from complaintflow.engine.core.vocabulary import (
     Category,
@@ -11,6 +16,29 @@ from complaintflow.engine.core.vocabulary import (
 )
 from complaintflow.workflows.definition import GradingRules, WorkflowDefinition
 
+KEYWORD_REASON = "keyword:"
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    priority: Priority
+    reasons: tuple[str, ...]
+
+
+@lru_cache(maxsize=4096)
+def _matcher(term: str) -> re.Pattern[str]:
+    """A term made of ASCII letters and digits matches as a whole word ("sue" is not found in
+    "issue"); any other term (Chinese has no spaces between words) matches anywhere."""
+    folded = re.escape(term.casefold())
+    if term.isascii() and term.replace(" ", "").isalnum():
+        return re.compile(rf"(?<![a-z0-9]){folded}(?![a-z0-9])")
+    return re.compile(folded)
+
+
+def found_term(terms: list[str], folded_text: str) -> str | None:
+    """The first of `terms` (in the rule's order) that the case-folded text mentions."""
+    return next((t for t in terms if _matcher(t).search(folded_text)), None)
+
 
 def grade(
     rules: GradingRules,
@@ -20,23 +48,35 @@ def grade(
     tier: CustomerTier,
     amount: Decimal | None,
     repeat: bool,
-) -> Priority:
-    """Sum the points of the complaint's traits; the amount counts its highest band only."""
-    points = (
-        rules.category_points.get(category, 0)
-        + rules.channel_points.get(channel, 0)
-        + rules.tier_points.get(tier, 0)
-        + (rules.repeat_points if repeat else 0)
-    )
+    description: str = "",
+) -> Grade:
+    """Sum the points of the complaint's traits; the amount counts its highest band only, and
+    each keyword rule counts once, however many of its terms the description holds."""
+    scored: list[tuple[str, int]] = [
+        (f"category:{category.value}", rules.category_points.get(category, 0)),
+        (f"channel:{channel.value}", rules.channel_points.get(channel, 0)),
+        (f"tier:{tier.value}", rules.tier_points.get(tier, 0)),
+        ("repeat", rules.repeat_points if repeat else 0),
+    ]
     if amount is not None:
-        points += max(
-            (band.points for band in rules.amount_points if amount >= band.at_least), default=0
+        band = max(
+            (b for b in rules.amount_points if amount >= b.at_least),
+            key=lambda b: b.points,
+            default=None,
         )
+        if band is not None:
+            scored.append((f"amount:>={band.at_least}", band.points))
+    folded = description.casefold()
+    for rule in rules.keyword_points:
+        if (term := found_term(rule.terms, folded)) is not None:
+            scored.append((f"{KEYWORD_REASON}{term}", rule.points))
+    points = sum(p for _, p in scored)
+    reasons = tuple(reason for reason, p in scored if p > 0)
     for priority in (Priority.P1, Priority.P2, Priority.P3):
         threshold = rules.thresholds.get(priority.value)  # type: ignore[call-overload]
         if threshold is not None and points >= threshold:
-            return priority
-    return Priority.P4
+            return Grade(priority, reasons)
+    return Grade(Priority.P4, reasons)
 
 
 def route(definition: WorkflowDefinition, category: Category) -> Department:

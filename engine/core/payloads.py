@@ -145,6 +145,8 @@ class TimerFiredPayload(Payload):
 class ComplaintGradedPayload(Payload):
     priority: Priority
     department: Department
+    # what raised the priority: "category:refund", "keyword:12315", "tier:vip", "repeat" ...
+    reasons: tuple[str, ...] = ()
 
 
 class ComplaintMergedPayload(Payload):

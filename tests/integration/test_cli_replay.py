@@ -1,10 +1,11 @@
 """`complaintflow replay` as a user runs it: the console script in a subprocess."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.builders import MONDAY_9, raw
+from tests.support.builders import MONDAY_9, RECEIVED, raw
 
 CLI = [sys.executable, "-m", "complaintflow.engine"]
 
@@ -65,3 +66,55 @@ def test_until_fires_the_timers_due_after_the_last_event(tmp_path: Path) -> None
     # Then the warning and the breach (which escalates) fired only in the second run
     assert "(0 timers fired)" in quiet.stdout
     assert "(2 timers fired)" in later.stdout, later.stdout
+
+
+def test_replay_as_json_is_one_object_a_script_can_read(tmp_path: Path) -> None:
+    # Given a stream with a long complaint id, a merge-free second complaint and a bad line
+    long_id = "C-" + "7" * 60
+    lines = [
+        raw("complaint.received", complaint_id=long_id),
+        raw("agent.responded", complaint_id=long_id),
+        b"{broken",
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    # When it is replayed with --format json
+    result = run("replay", path, "--format", "json")
+    # Then stdout is the contract's object, ids whole
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["complaints"] == [
+        {
+            "complaint_id": long_id,
+            "state": "responded",
+            "version": 3,
+            "priority": "P3",
+            "department": "finance",
+            "escalation_level": None,
+            "channels": ["app"],
+        }
+    ]
+    assert output["refused"] == [
+        {"line": 3, "complaint_id": None, "reason": output["refused"][0]["reason"]}
+    ]
+    assert output["refused"][0]["reason"].startswith("not JSON")
+    assert output["counts"]["complaints"] == 1
+    assert output["counts"]["refused"] == 1
+    assert output["counts"]["by_state"] == {"responded": 1}
+
+
+def test_text_tables_keep_ids_and_states_whole_when_piped(tmp_path: Path) -> None:
+    ids = [f"C-{n}-" + "x" * 50 for n in range(3)]
+    lines = [
+        raw("complaint.received", complaint_id=cid, payload={**RECEIVED, "order_id": cid})
+        for cid in ids
+    ]
+    lines += [raw(t, complaint_id=ids[0]) for t in ("agent.responded", "collaboration.requested")]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = run("replay", path)
+    assert result.returncode == 0, result.stderr
+    for cid in ids:
+        assert cid in result.stdout
+    assert "collaboration" in result.stdout
+    assert "…" not in result.stdout

@@ -49,7 +49,11 @@ def test_receipt_grades_routes_and_arms_first_response_and_handling(workflow: Wo
     outcome = story.apply("complaint.received", T, SOCIAL_VIP_REFUND)
     assert types(outcome.entries) == ["complaint.received", "complaint.graded"]
     assert [(e.version, e.state) for e in outcome.entries] == [(1, "received"), (2, "graded")]
-    assert outcome.entries[1].payload == {"priority": "P1", "department": "finance"}
+    assert outcome.entries[1].payload == {
+        "priority": "P1",
+        "department": "finance",
+        "reasons": ["category:refund", "channel:social", "tier:vip", "amount:>=2000"],
+    }
     # P1 first response: 3 min on the 24x7 calendar, warning at 80 %
     assert timer(story, "first_response.warning") == T + timedelta(minutes=2, seconds=24)
     assert timer(story, "first_response.breach") == T + timedelta(minutes=3)
@@ -66,7 +70,11 @@ def test_receipt_grades_routes_and_arms_first_response_and_handling(workflow: Wo
 def test_low_risk_complaint_gets_p4(workflow: Workflow) -> None:
     story = Story(workflow)
     outcome = story.apply("complaint.received", T, QUIET_SIZING)
-    assert outcome.entries[1].payload == {"priority": "P4", "department": "warehouse"}
+    assert outcome.entries[1].payload == {
+        "priority": "P4",
+        "department": "warehouse",
+        "reasons": [],
+    }
 
 
 def test_warning_then_breach_escalates_to_supervisor_for_overdue(workflow: Workflow) -> None:

@@ -19,8 +19,18 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
-errors = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    """Rich's console, as wide as its output when it is not a terminal: a table piped to a
+    file or a script keeps every id and state whole instead of cutting them to 80 columns."""
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=UNBOUNDED_WIDTH)
+
+
+UNBOUNDED_WIDTH = 100_000
+console = _console()
+errors = _console(stderr=True)
 
 
 class ConfigurationError(ComplaintflowError):
