@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import Engine, event
 
 from complaintflow.consumers.consumer_lag import ConsumerLag
+from complaintflow.consumers.desk_service import Answer, DeskService
 from complaintflow.consumers.kafka_consumer import consumer_for, inbound_partitions, partitioner
 from complaintflow.consumers.kafka_loop import InboundLoop
 from complaintflow.engine.core.topics import Topics
@@ -124,6 +125,22 @@ def broker(settings: Settings) -> Iterator[KafkaConnection]:
 
 def complaint_publisher(connection: KafkaConnection, settings: Settings) -> ComplaintPublisher:
     return ComplaintPublisher(connection, settings.topic_prefix)
+
+
+def desk_service(
+    connection: KafkaConnection, topics: Topics, topic: str, group_id: str, answer: Answer
+) -> DeskService:
+    """A department's or the call-back team's service answering what arrives on `topic`,
+    in its own consumer group, from the topic's start the first time."""
+    consumer = open_client(
+        KafkaConsumer,
+        connection,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    consumer.subscribe([topic])
+    return DeskService(consumer, ComplaintPublisher(connection, topics.prefix), answer)
 
 
 def kafka_consumer(connection: KafkaConnection, **options: Any) -> KafkaConsumer:
