@@ -36,9 +36,10 @@ class EventSink(Protocol):
     def close(self) -> None: ...
 
 
-def reply_id(request: LogEntry, n: int = 0) -> UUID:
-    """The event_id of the n-th reply to `request`: the same on every redelivery."""
-    return uuid5(_REPLY_NAMESPACE, f"{request.event_id}:{n}")
+def reply_id(request_id: UUID | str, n: int = 0) -> UUID:
+    """The event_id of the n-th reply to the request `request_id`: the same on every
+    redelivery, so the engine's inbox drops a reply sent twice."""
+    return uuid5(_REPLY_NAMESPACE, f"{request_id}:{n}")
 
 
 class _SeenIds:

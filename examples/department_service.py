@@ -29,7 +29,7 @@ def answer(request: LogEntry) -> list[DepartmentReplied]:
     )
     return [
         DepartmentReplied(
-            event_id=reply_id(request),  # the same on a redelivery: the engine drops the copy
+            event_id=reply_id(request.event_id),  # the same on a redelivery: dropped as a copy
             type="department.replied",
             complaint_id=request.complaint_id,
             occurred_at=datetime.now(UTC),

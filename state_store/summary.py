@@ -4,8 +4,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
+from complaintflow.engine.core.complaint import REVISIT_REQUEST
+from complaintflow.engine.core.grading import KEYWORD_REASON
 from complaintflow.state_store.database import READ_ONLY
-from complaintflow.state_store.tables import aliases_t, complaints_t, history_t, inbox_t, outbox_t
+from complaintflow.state_store.tables import (
+    aliases_t,
+    complaints_t,
+    history_t,
+    inbox_t,
+    outbox_t,
+    timers_t,
+)
 
 
 @dataclass(frozen=True)
@@ -48,3 +57,50 @@ def summarize(engine: Engine) -> StoreSummary:
             )
             or 0,
         )
+
+
+@dataclass(frozen=True)
+class DeskSummary:
+    """The demo's closing lines on revisits and grading by words."""
+
+    revisit_requests: tuple[str, ...]  # their event ids
+    revisit_answers: int
+    customers_reached: int
+    requests_pending: int
+    graded_by_keyword: dict[str, int]  # term -> complaints it raised
+
+
+def desk_summary(engine: Engine, answered_by: str) -> DeskSummary:
+    """Revisit requests sent, answers from `answered_by` applied (and how many reached the
+    customer), request timers still pending, and complaints graded up by each term."""
+    with engine.connect().execution_options(**READ_ONLY) as c:
+        graded = c.execute(
+            select(history_t.c.complaint_id, history_t.c.payload).where(
+                history_t.c.type == "complaint.graded"
+            )
+        ).all()
+        answers = list(
+            c.scalars(
+                select(history_t.c.payload).where(
+                    history_t.c.type == "customer.revisited", history_t.c.source == answered_by
+                )
+            )
+        )
+        requests = tuple(
+            c.scalars(select(history_t.c.event_id).where(history_t.c.type == "revisit.requested"))
+        )
+        pending = c.scalar(
+            select(func.count()).select_from(timers_t).where(timers_t.c.key == REVISIT_REQUEST)
+        )
+    terms: dict[str, set[str]] = {}
+    for complaint_id, payload in graded:
+        for reason in payload.get("reasons", ()):
+            if reason.startswith(KEYWORD_REASON):
+                terms.setdefault(reason.removeprefix(KEYWORD_REASON), set()).add(complaint_id)
+    return DeskSummary(
+        revisit_requests=requests,
+        revisit_answers=len(answers),
+        customers_reached=sum(1 for payload in answers if payload.get("reached")),
+        requests_pending=pending or 0,
+        graded_by_keyword={term: len(ids) for term, ids in sorted(terms.items())},
+    )

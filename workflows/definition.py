@@ -89,7 +89,12 @@ class EvidenceBudget(Strict):
 class RevisitPolicy(Strict):
     """After resolution the customer is called back within `within`; an unreachable customer is
     tried again after `retry_after`, up to `max_attempts`, then the complaint is archived. A
-    reopened complaint with csat <= `low_score_at_most` is followed up within `low_score_within`."""
+    reopened complaint with csat <= `low_score_at_most` is followed up within `low_score_within`.
+
+    The engine asks the survey/call-back service for each attempt with `revisit.requested`,
+    `request_after` of working time (on `request_calendar`, the revisit calendar when unset)
+    after the resolution or the unreached answer: on a business calendar, a complaint
+    resolved in the evening is called back the next business morning."""
 
     calendar: str
     within: Duration
@@ -98,6 +103,8 @@ class RevisitPolicy(Strict):
     low_score_at_most: Annotated[int, Field(ge=1, le=5)] = 2
     low_score_within: Duration
     low_score_calendar: str
+    request_after: Duration = timedelta(0)
+    request_calendar: str | None = None
 
 
 class ArchivePolicy(Strict):
@@ -215,5 +222,9 @@ class WorkflowDefinition(Strict):
             ("deadlines.evidence.calendar", d.evidence.calendar),
             ("deadlines.revisit.calendar", d.revisit.calendar),
             ("deadlines.revisit.low_score_calendar", d.revisit.low_score_calendar),
+            (
+                "deadlines.revisit.request_calendar",
+                d.revisit.request_calendar or d.revisit.calendar,
+            ),
             ("escalation.calendar", self.escalation.calendar),
         ]

@@ -24,6 +24,7 @@ from complaintflow.engine.core.vocabulary import (
 )
 
 PAUSABLE = frozenset({DeadlineName.FIRST_RESPONSE, DeadlineName.HANDLING})
+REVISIT_REQUEST = "revisit.request"  # the timer that asks the call-back service
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class Complaint(BaseModel):
     deadlines: tuple[Deadline, ...] = ()
     archive_at: datetime | None = None
     revisit_attempts: int = 0
+    revisit_request_at: datetime | None = None
     reopen_count: int = 0
     overdue: bool = False
 
@@ -108,6 +110,8 @@ class Complaint(BaseModel):
                 timers.append(Timer(key=f"{d.key}.breach", due_at=d.due_at))
         if self.next_escalation_at is not None:
             timers.append(Timer(key="escalation", due_at=self.next_escalation_at))
+        if self.revisit_request_at is not None:
+            timers.append(Timer(key=REVISIT_REQUEST, due_at=self.revisit_request_at))
         if self.archive_at is not None:
             timers.append(Timer(key="archive", due_at=self.archive_at))
         return tuple(timers)

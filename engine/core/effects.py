@@ -1,6 +1,8 @@
 """What each applied inbound event does to a complaint beyond its state change: deadlines
 armed and cleared, departments opened and closed, the SLA clock paused and resumed."""
 
+from datetime import datetime
+
 from complaintflow.engine.core import deadlines as dl
 from complaintflow.engine.core.deadlines import LOW_SCORE_FOLLOW_UP
 from complaintflow.engine.core.draft import Draft
@@ -183,9 +185,18 @@ def _resolve(draft: Draft) -> None:
         next_escalation_at=None,
         escalation_remaining=None,
         revisit_attempts=0,
+        revisit_request_at=revisit_request_at(draft),
         deadlines=(deadline,),
         archive_at=at + definition.deadlines.archive.after_resolved,
     )
+
+
+def revisit_request_at(draft: Draft) -> datetime:
+    """When to ask the call-back service for the next attempt: `request_after` of working
+    time after what prompted it (the resolution, an unreached answer)."""
+    revisit = draft.workflow.definition.deadlines.revisit
+    calendar = draft.workflow.calendar(revisit.request_calendar or revisit.calendar)
+    return calendar.add(draft.cause.occurred_at, revisit.request_after)
 
 
 def _revisited(draft: Draft, event: CustomerRevisited) -> None:
@@ -204,8 +215,12 @@ def _revisited(draft: Draft, event: CustomerRevisited) -> None:
             budget=revisit.retry_after,
             start=at,
         )
-        draft.update(deadlines=dl.put(draft.complaint.deadlines, retry))
+        draft.update(
+            deadlines=dl.put(draft.complaint.deadlines, retry),
+            revisit_request_at=revisit_request_at(draft),
+        )
         return
+    draft.update(revisit_request_at=None)
     if draft.complaint.state == "responded":
         _reopen(draft, csat=event.payload.csat)
         return
@@ -256,6 +271,7 @@ def _reopen(draft: Draft, csat: int | None) -> None:
         priority=priority,
         reopen_count=c.reopen_count + 1,
         archive_at=None,
+        revisit_request_at=None,
         deadlines=dl.put(dl.drop_named(c.deadlines, DeadlineName.REVISIT), *armed),
     )
     draft.record_fact(
@@ -274,6 +290,7 @@ def close_out(draft: Draft) -> None:
         escalation_remaining=None,
         archive_at=None,
         paused_since=None,
+        revisit_request_at=None,
     )
 
 

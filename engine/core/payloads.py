@@ -161,6 +161,15 @@ class AssignmentCreatedPayload(Payload):
     due_at: datetime
 
 
+class RevisitRequestedPayload(Payload):
+    """Asks the survey/call-back service to reach the customer: attempt 1 is the first."""
+
+    attempt: int
+    due_at: datetime
+    channel: Channel
+    customer_id: str
+
+
 class SlaPayload(Payload):
     """sla.warning and sla.breached: which deadline, in which state, due when."""
 

@@ -6,14 +6,14 @@ pending timer (the complaint moved on, or the deadline was re-armed) changes not
 
 from datetime import datetime
 
-from complaintflow.engine.core.complaint import Complaint
+from complaintflow.engine.core.complaint import REVISIT_REQUEST, Complaint
 from complaintflow.engine.core.deadlines import LOW_SCORE_FOLLOW_UP
 from complaintflow.engine.core.draft import Draft
 from complaintflow.engine.core.effects import archive
 from complaintflow.engine.core.escalation import escalate, escalate_once, rung_above
 from complaintflow.engine.core.events import TimerFired
 from complaintflow.engine.core.outcome import Outcome
-from complaintflow.engine.core.payloads import SlaPayload
+from complaintflow.engine.core.payloads import RevisitRequestedPayload, SlaPayload
 from complaintflow.engine.core.vocabulary import DeadlineName, EscalationCause, EventType
 from complaintflow.engine.core.workflow import Workflow
 
@@ -32,6 +32,8 @@ def fire_timer(
         archive(draft, QUIET_PERIOD_REASON)
     elif key == "escalation":
         _climb(draft)
+    elif key == REVISIT_REQUEST:
+        _request_revisit(draft, due_at)
     elif key.endswith(_WARNING):
         _deadline_passed(draft, key.removesuffix(_WARNING), breach=False)
     elif key.endswith(_BREACH):
@@ -69,6 +71,23 @@ def _deadline_passed(draft: Draft, deadline_key: str, *, breach: bool) -> None:
         else EscalationCause.OVERDUE
     )
     escalate_once(draft, cause)
+
+
+def _request_revisit(draft: Draft, requested_at: datetime) -> None:
+    """Ask the call-back service for the next attempt, due when the revisit deadline is."""
+    c = draft.complaint
+    deadline = c.deadline(DeadlineName.REVISIT.value)
+    due_at = deadline.due_at if deadline is not None and deadline.due_at else requested_at
+    draft.update(revisit_request_at=None)
+    draft.record_fact(
+        EventType.REVISIT_REQUESTED,
+        RevisitRequestedPayload(
+            attempt=c.revisit_attempts + 1,
+            due_at=due_at,
+            channel=c.channels[0],
+            customer_id=c.customer_id,
+        ),
+    )
 
 
 def _climb(draft: Draft, cause: EscalationCause | None = None) -> None:

@@ -30,18 +30,25 @@ class Topics:
     def dlq(self) -> str:
         return f"{self.prefix}.dlq"
 
+    @property
+    def revisits(self) -> str:
+        return f"{self.prefix}.revisits"
+
     def assignments(self, department: Department | str) -> str:
         return f"{self.prefix}.assignments.{Department(department).value}"
 
     def all(self) -> list[str]:
-        return [self.inbound, self.events, self.alerts, self.dlq] + [
+        return [self.inbound, self.events, self.alerts, self.dlq, self.revisits] + [
             self.assignments(d) for d in Department
         ]
 
     def destinations(self, entry: LogEntry) -> list[str]:
         """Every entry goes to the event log; alerts also to complaints.alerts; assignments and
-        SLA reminders about a department also to that department's assignment topic."""
+        SLA reminders about a department also to that department's assignment topic; revisit
+        requests also to complaints.revisits, for the survey/call-back service."""
         topics = [self.events]
+        if entry.type is EventType.REVISIT_REQUESTED:
+            topics.append(self.revisits)
         if entry.type in ALERT_TYPES:
             topics.append(self.alerts)
         department = entry.payload.get("department")

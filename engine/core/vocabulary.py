@@ -114,3 +114,4 @@ class EventType(StrEnum):
     ASSIGNMENT_CREATED = "assignment.created"
     SLA_WARNING = "sla.warning"
     SLA_BREACHED = "sla.breached"
+    REVISIT_REQUESTED = "revisit.requested"

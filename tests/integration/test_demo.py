@@ -25,6 +25,17 @@ def test_the_demo_runs_a_day_end_to_end_and_writes_its_report(tmp_path: Path) ->
     assert summary is not None, done.stdout[-2000:]
     published, applied, refused = map(int, summary.groups())
     assert published > 40 * 4 and applied > 0 and refused > 0
+    # the demo's call-back service answered every revisit request the engine sent, and the
+    # day's alarming complaints (every 16th) were graded up by their words
+    desk = re.search(
+        r"revisit requests sent (\d+), answered (\d+) \((\d+) customers reached\); "
+        r"graded up by their words: (\d+) complaints",
+        done.stdout,
+    )
+    assert desk is not None, done.stdout[-2000:]
+    sent, answered, reached, by_words = map(int, desk.groups())
+    assert sent > 0 and answered == sent and 0 < reached <= answered
+    assert by_words == 40 // 16
     assert "First response" in done.stdout or "first response" in done.stdout.lower()
     report = tmp_path / "complaintflow-report.html"
     assert report.is_file() and "<svg" in report.read_text(encoding="utf-8")

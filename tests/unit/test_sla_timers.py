@@ -302,6 +302,7 @@ def test_resolution_cancels_every_running_sla_timer(workflow: Workflow) -> None:
     assert {"handling.breach", "escalation"} <= set(outcome.timers_cancelled)
     assert story.complaint is not None
     assert {t.key for t in story.complaint.timers} == {
+        "revisit.request",
         "revisit.warning",
         "revisit.breach",
         "archive",

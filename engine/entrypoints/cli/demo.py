@@ -18,16 +18,20 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy import Engine
 
+from complaintflow.consumers.desk_service import reply_id
 from complaintflow.engine.bootstrap import (
     broker,
     build_worker,
     complaint_publisher,
+    desk_service,
     load_workflow,
     open_database,
 )
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.outcome import Refusal
+from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.entrypoints.cli.app import DatabaseOption, app, console, settings_from
+from complaintflow.engine.entrypoints.cli.demo_revisits import REVISIT_DESK, revisit_desk
 from complaintflow.engine.entrypoints.cli.report import demo_report
 from complaintflow.engine.entrypoints.cli.sample_day import SHANGHAI, sample_day
 from complaintflow.engine.entrypoints.cli.worker import stop_on_signals
@@ -38,7 +42,7 @@ from complaintflow.engine.settings import Settings
 from complaintflow.state_store.database import store_errors
 from complaintflow.state_store.inbox import processed_inputs
 from complaintflow.state_store.schema import upgrade
-from complaintflow.state_store.summary import StoreSummary, summarize
+from complaintflow.state_store.summary import DeskSummary, StoreSummary, desk_summary, summarize
 
 DEMO_DATABASE = "sqlite:///complaintflow-demo.db"
 DEMO_REPORT = Path("complaintflow-report.html")
@@ -92,14 +96,24 @@ def _run_demo(settings: Settings, complaints: int, timeout: float) -> None:
     upgrade(engine)
     clock = ScaledClock(settings.clock_speed)
     stop = stop_on_signals()
+    topics = Topics(settings.topic_prefix)
     with broker(settings) as connection:
         worker = build_worker(settings, connection, stop, clock=clock)
         thread = _WorkerThread(worker)
         thread.start()
         _wait_until_consuming(worker, thread)
+        desk_stop = threading.Event()
+        desk_group = f"{topics.prefix}-revisit-desk"
+        desk = desk_service(connection, topics, topics.revisits, desk_group, revisit_desk(clock))
+        desk_thread = threading.Thread(target=desk.run, args=(desk_stop,), daemon=True)
+        desk_thread.start()
         # the day starts once the worker consumes: joining the group takes seconds, hours on
         # this clock, and events published before would all be decided late in one batch
-        lines = sample_day(complaints=complaints, start=clock.now().astimezone(SHANGHAI))
+        lines = sample_day(
+            complaints=complaints,
+            start=clock.now().astimezone(SHANGHAI),
+            scripted_revisits=False,
+        )
         inputs = _inputs(lines)
         with _progress() as progress:
             publishing = progress.add_task("publishing the day as it happens", total=len(lines))
@@ -113,11 +127,15 @@ def _run_demo(settings: Settings, complaints: int, timeout: float) -> None:
                     publisher.flush()
                     progress.advance(publishing)
             summary = _wait_for_engine(engine, inputs, thread, stop, timeout, progress, processing)
+            desk_figures = _wait_for_revisits(engine, thread, stop, timeout, progress)
         stop.set()
+        desk_stop.set()
         thread.join(timeout=30)
+        desk_thread.join(timeout=30)
     if thread.error is not None:
         raise thread.error
     _print_summary(summary, published=len(lines))
+    _print_desk(desk_figures)
     demo_report(engine, load_workflow(settings.workflow), DEMO_REPORT)
 
 
@@ -185,6 +203,50 @@ def _wait_for_engine(
                 f"demo: the engine processed {processed} of {expected} inputs in {timeout:.0f} s"
             )
         time.sleep(0.2)
+
+
+def _wait_for_revisits(
+    engine: Engine,
+    thread: _WorkerThread,
+    stop: threading.Event,
+    timeout: float,
+    progress: Progress,
+) -> DeskSummary:
+    """After the day's events: until every revisit request has come due and its answer has
+    been processed (the clock runs on, so the last resolutions' requests come due within
+    seconds of wall time)."""
+    task = progress.add_task("revisit requests answered", total=None)
+    deadline = time.monotonic() + timeout
+    while True:
+        figures = desk_summary(engine, REVISIT_DESK)
+        replies = [str(reply_id(request)) for request in figures.revisit_requests]
+        answered = processed_inputs(engine, replies, 0)
+        progress.update(task, completed=answered, total=len(replies))
+        if (
+            figures.requests_pending == 0
+            and answered == len(replies)
+            and summarize(engine).outbox_backlog == 0
+        ):
+            return figures
+        if thread.error is not None or not thread.is_alive() or stop.is_set():
+            return figures
+        if time.monotonic() > deadline:
+            raise ComplaintflowError(
+                f"demo: {figures.revisit_answers} of {figures.revisit_requests} revisit "
+                f"requests answered in {timeout:.0f} s"
+            )
+        time.sleep(0.2)
+
+
+def _print_desk(figures: DeskSummary) -> None:
+    keywords = ", ".join(f"{term} {n}" for term, n in figures.graded_by_keyword.items())
+    console.print(
+        f"revisit requests sent {len(figures.revisit_requests)}, answered "
+        f"{figures.revisit_answers} ({figures.customers_reached} customers reached); "
+        f"graded up by their words: {sum(figures.graded_by_keyword.values())} complaints"
+        + (f" ({keywords})" if keywords else ""),
+        highlight=False,
+    )
 
 
 def _print_summary(summary: StoreSummary, published: int) -> None:

@@ -45,6 +45,18 @@ DEPARTMENT_HOURS = {
 }
 SHANGHAI = timezone(timedelta(hours=8))
 DAY_START = datetime(2025, 7, 15, 8, 0, tzinfo=SHANGHAI)
+# Every 16th complaint's customer threatens a regulator, the media or a court, or reports a
+# hazard, as the service reports say a few in a hundred do; picked by number, not by the
+# random generator, so a seed's day is otherwise unchanged.
+ALARMING = [
+    "再不处理我就打12315投诉",
+    "I will take this to the consumer association",
+    "我要找媒体曝光",
+    "my lawyer will contact you",
+    "充电时起火了",
+    "the charger caught fire",
+]
+ALARM_EVERY = 16
 MALFORMED = [
     b"this is not json",
     b"\xff\xfe\x00 not utf-8",
@@ -57,6 +69,7 @@ MALFORMED = [
 class _Day:
     rng: random.Random
     start: datetime
+    scripted_revisits: bool = True
     lines: list[tuple[datetime, int, bytes]] = field(default_factory=list)
     received_at: dict[str, datetime] = field(default_factory=dict)
 
@@ -89,7 +102,7 @@ class _Day:
         cid = f"C-{self.start:%Y%m%d}-{number:04d}"
         at = self.start + timedelta(minutes=rng.uniform(0, 12 * 60))
         category, channel = self.pick(CATEGORIES), self.pick(CHANNELS)
-        at = self.receive(cid, at, category, channel)
+        at = self.receive(cid, at, category, channel, number)
         if rng.random() < 0.25:
             evidence_at = self.evidence(cid, at, channel)
             if evidence_at is None:
@@ -117,15 +130,18 @@ class _Day:
         )
         self.revisit(cid, at)
 
-    def receive(self, cid: str, at: datetime, category: str, channel: str) -> datetime:
+    def receive(self, cid: str, at: datetime, category: str, channel: str, number: int) -> datetime:
         """Received (sometimes again through another channel) and first responded to."""
         rng = self.rng
         customer, order = f"U{rng.randrange(10**6):06d}", f"O{rng.randrange(10**8):08d}"
+        description = f"{category.replace('_', ' ')} problem with order {order}"
+        if number % ALARM_EVERY == 0:
+            description += f"; {ALARMING[number // ALARM_EVERY % len(ALARMING)]}"
         received = {
             "customer_id": customer,
             "channel": channel,
             "category": category,
-            "description": f"{category.replace('_', ' ')} problem with order {order}",
+            "description": description,
             "order_id": order,
             "customer_tier": "vip" if rng.random() < 0.1 else "regular",
         }
@@ -195,6 +211,10 @@ class _Day:
         return at
 
     def revisit(self, cid: str, at: datetime) -> None:
+        """Scripted revisit answers; without them (the demo) the demo's call-back service
+        answers the engine's revisit requests instead."""
+        if not self.scripted_revisits:
+            return
         rng = self.rng
         for _ in range(3):
             at += timedelta(hours=rng.uniform(2, 20))
@@ -221,10 +241,15 @@ class _Day:
             return
 
 
-def sample_day(complaints: int = 400, seed: int = 7, start: datetime = DAY_START) -> list[bytes]:
+def sample_day(
+    complaints: int = 400,
+    seed: int = 7,
+    start: datetime = DAY_START,
+    scripted_revisits: bool = True,
+) -> list[bytes]:
     """JSON lines in publication order (by event time), including the faulty ones; the day's
     first complaints arrive at `start` (the demo starts it at its clock's now)."""
-    day = _Day(random.Random(seed), start)
+    day = _Day(random.Random(seed), start, scripted_revisits)
     for number in range(1, complaints + 1):
         day.complaint(number)
     for index, raw in enumerate(MALFORMED):
