@@ -7,10 +7,12 @@ a traceback is a bug.
 from complaintflow.engine.entrypoints.cli import (  # noqa: F401 - importing registers them
     bench,
     demo,
+    export,
     ops,
     replay,
     report,
     serve,
+    simulate,
     worker,
     workflow,
 )

@@ -1,0 +1,24 @@
+"""A replay's outcome written into a store with the store's own column mapping, so that the
+KPI code reads it as it reads a worker's store: `complaintflow simulate` reports on
+replayed workflows this way, and tests fill stores without Kafka."""
+
+from datetime import datetime
+
+from sqlalchemy import Engine, insert
+
+from complaintflow.engine.core.replay import ReplayResult
+from complaintflow.state_store.columns import complaint_columns, history_columns
+from complaintflow.state_store.tables import chunks, complaints_t, history_t
+
+
+def write_replay(engine: Engine, result: ReplayResult, recorded_at: datetime) -> None:
+    """The replay's complaints and history, in one transaction, into an empty store."""
+    complaints = [complaint_columns(c, recorded_at) for c in result.complaints.values()]
+    history = [
+        history_columns(e, recorded_at) for entries in result.history.values() for e in entries
+    ]
+    with engine.begin() as connection:
+        for part in chunks(complaints):
+            connection.execute(insert(complaints_t), part)
+        for part in chunks(history):
+            connection.execute(insert(history_t), part)
