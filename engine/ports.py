@@ -3,7 +3,7 @@ talk to. Adapters implement them in state_store/, consumers/ and producers/; the
 (tests/support/fakes.py) implement them in memory, so the loop's own logic is tested without
 I/O."""
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +12,9 @@ from typing import Protocol
 from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.messages import InboundMessage
+from complaintflow.engine.core.payloads import SimilarCase
 from complaintflow.engine.core.trends import TrendAlert, TrendFigures
+from complaintflow.engine.core.vocabulary import Category
 
 
 class Clock(Protocol):
@@ -37,6 +39,13 @@ class UnitOfWork(Protocol):
 
     def open_orders(self, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """(customer_id, order_id) -> the open complaint registered for it."""
+        ...
+
+    def similar_cases(
+        self, subjects: Mapping[str, tuple[Category, str]], limit: int
+    ) -> dict[str, tuple[SimilarCase, ...]]:
+        """For each complaint id: up to `limit` resolved complaints closest to its (category,
+        description), same category first; complaints with none are left out."""
         ...
 
     def write(self, changes: BatchChanges) -> None: ...

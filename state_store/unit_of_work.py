@@ -6,7 +6,7 @@ and a database that cannot be used just now (see `store_outage`) into `StoreUnav
 the consumer loop holds its batch through the one, and decides it again after the other.
 """
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,11 +16,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.complaint import Complaint
+from complaintflow.engine.core.payloads import SimilarCase
+from complaintflow.engine.core.vocabulary import Category
 from complaintflow.engine.errors import ConcurrencyConflict, StoreUnavailable
 from complaintflow.engine.ports import Clock
 from complaintflow.state_store import batch_statements as stmt
 from complaintflow.state_store.columns import complaint_columns, history_columns
 from complaintflow.state_store.database import store_failure
+from complaintflow.state_store.similar_cases import index_complaints, similar_for
 from complaintflow.state_store.tables import (
     aliases_t,
     chunks,
@@ -85,6 +88,11 @@ class SqlAlchemyUnitOfWork:
             found.update({(c, o): cid for c, o, cid in rows if (c, o) in wanted})
         return found
 
+    def similar_cases(
+        self, subjects: Mapping[str, tuple[Category, str]], limit: int
+    ) -> dict[str, tuple[SimilarCase, ...]]:
+        return similar_for(self.connection, subjects, limit)
+
     def write(self, changes: BatchChanges) -> None:
         try:
             self._write(changes)
@@ -100,13 +108,12 @@ class SqlAlchemyUnitOfWork:
     def _write(self, changes: BatchChanges) -> None:
         now = self.clock.now()
         connection = self.connection
-        new = [
-            complaint_columns(c, now)
-            for cid, c in changes.complaints.items()
-            if changes.loaded_versions[cid] is None
+        created = [
+            c for cid, c in changes.complaints.items() if changes.loaded_versions[cid] is None
         ]
-        if new:
-            stmt.insert_complaints.execute(connection, new)
+        if created:
+            stmt.insert_complaints.execute(connection, [complaint_columns(c, now) for c in created])
+            index_complaints(connection, created)
         updates = [  # in id order, so two batches lock shared complaints in the same order
             {**complaint_columns(c, now), "expected_id": cid, "expected_version": expected}
             for cid, c in sorted(changes.complaints.items())

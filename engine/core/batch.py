@@ -24,6 +24,8 @@ from complaintflow.engine.core.messages import (
     OutboundMessage,
 )
 from complaintflow.engine.core.outcome import Outcome, Refusal, RefusalKind
+from complaintflow.engine.core.payloads import SimilarCase
+from complaintflow.engine.core.precedents import with_precedents
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 
@@ -64,6 +66,8 @@ class BatchContext:
     aliases: dict[str, str]
     complaints: dict[str, Complaint]
     open_orders: dict[tuple[str, str], str]
+    # complaint id -> its closest resolved complaints, for the assignments this batch creates
+    precedents: dict[str, tuple[SimilarCase, ...]] = field(default_factory=dict)
 
 
 Decoded = tuple[InboundMessage, InboundEvent | Refusal]
@@ -183,7 +187,9 @@ class _Batch:
                 return outcome.refusal
             if outcome.complaint is None:
                 return _Decided(outcome, [])
-            outbound = self._outbound(outcome.complaint.complaint_id, outcome.entries)
+            cid = outcome.complaint.complaint_id
+            outcome = with_precedents(outcome, self.context.precedents.get(cid, ()))
+            outbound = self._outbound(cid, outcome.entries)
         except Exception as exc:
             self.changes.internal_errors.append((str(event.event_id), exc))
             text = str(exc)

@@ -155,10 +155,24 @@ class ComplaintMergedPayload(Payload):
     merged_id: str
 
 
+class SimilarCase(Payload):
+    """A resolved complaint whose description is close to another's: precedent for the agent
+    and the department. `score` is the trigram similarity of the two descriptions, 0..1."""
+
+    complaint_id: str
+    category: Category
+    resolution: Resolution | None
+    handling_s: float | None
+    score: float
+    description: Description
+
+
 class AssignmentCreatedPayload(Payload):
     department: Department
     question: Text
     due_at: datetime
+    # the closest resolved complaints, when the store knew any (contract: similar cases)
+    similar: tuple[SimilarCase, ...] = ()
 
 
 class RevisitRequestedPayload(Payload):

@@ -28,6 +28,7 @@ from complaintflow.engine.core.batch import (
 from complaintflow.engine.core.decoding import MAX_EVENT_BYTES
 from complaintflow.engine.core.messages import InboundMessage
 from complaintflow.engine.core.outcome import Outcome
+from complaintflow.engine.core.precedents import PRECEDENTS_PER_ASSIGNMENT, precedent_subjects
 from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.errors import ConcurrencyConflict
@@ -55,11 +56,16 @@ class BatchProcessor:
             aliases = uow.resolve_aliases(ids)
             open_orders = uow.open_orders(orders)
             targets = {aliases.get(i, i) for i in ids} | set(open_orders.values())
+            complaints = uow.load(targets)
+            subjects = precedent_subjects(decoded, aliases, complaints)
             context = BatchContext(
                 seen=uow.seen(keys),
                 aliases=aliases,
-                complaints=uow.load(targets),
+                complaints=complaints,
                 open_orders=open_orders,
+                precedents=uow.similar_cases(subjects, PRECEDENTS_PER_ASSIGNMENT)
+                if subjects
+                else {},
             )
             return decide_batch(decoded, context, **self._deciding())
 

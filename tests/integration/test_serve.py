@@ -306,7 +306,7 @@ def test_healthz_is_503_with_the_reason_when_the_database_is_behind(tmp_path: Pa
     with serving(f"sqlite:///{tmp_path / 'empty.db'}", ready=503) as base:
         assert get_json(f"{base}/healthz")[1] == {
             "status": "unavailable",
-            "reason": "database is empty, code needs 0002: run `complaintflow db upgrade` "
+            "reason": "database is empty, code needs 0003: run `complaintflow db upgrade` "
             "(with the same --database-url)",
         }
         # and the report says so in one line, as JSON, instead of failing with a 500
@@ -404,3 +404,13 @@ def test_an_unreachable_database_is_a_short_503_on_every_route() -> None:
             assert get_json(f"{base}{path}") == (503, {"error": reason}), path
         # a bad bound is still the caller's mistake, said before the database is asked
         assert get_json(f"{base}/report?since=0001-01-01")[0] == 422
+
+
+def test_similar_cases_of_a_complaint_and_of_an_unknown_one(service: str) -> None:
+    # (no complaint of this store is resolved: nothing is precedent yet)
+    assert get_json(f"{service}/complaints/C-1b/similar?limit=3") == (
+        200,
+        {"complaint_id": "C-1", "similar": []},
+    )
+    assert get_json(f"{service}/complaints/C-404/similar")[0] == 404
+    assert get_json(f"{service}/complaints/C-1/similar?limit=0")[0] == 422

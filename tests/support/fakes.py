@@ -9,7 +9,7 @@ kept unless committed, and a stale complaint version, a repeated inbox key, hist
 timer or alias, or an open order that changed since it was read, is a `ConcurrencyConflict`.
 """
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -22,7 +22,9 @@ from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.events import LogEntry
 from complaintflow.engine.core.messages import InboxEntry
+from complaintflow.engine.core.payloads import SimilarCase
 from complaintflow.engine.core.trends import TrendAlert, TrendFigures
+from complaintflow.engine.core.vocabulary import Category
 from complaintflow.engine.errors import BrokerUnavailable, ConcurrencyConflict, StoreUnavailable
 from complaintflow.engine.ports import Clock, DueTimer, OutboxRow, SendFailure
 
@@ -164,6 +166,12 @@ class FakeUnitOfWork:
     def open_orders(self, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
         orders = self._tables().open_orders
         return {p: orders[p][0] for p in pairs if p in orders}
+
+    def similar_cases(
+        self, subjects: Mapping[str, tuple[Category, str]], limit: int
+    ) -> dict[str, tuple[SimilarCase, ...]]:
+        """No text index here: finding precedent is the real stores' (tests/contract)."""
+        return {}
 
     def write(self, changes: BatchChanges) -> None:
         self._store.before_write(changes)

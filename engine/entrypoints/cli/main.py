@@ -12,6 +12,7 @@ from complaintflow.engine.entrypoints.cli import (  # noqa: F401 - importing reg
     replay,
     report,
     serve,
+    similar,
     simulate,
     worker,
     workflow,

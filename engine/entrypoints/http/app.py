@@ -21,7 +21,7 @@ from typing import Annotated, Any, TypeVar
 
 from alembic.runtime.migration import MigrationContext
 from anyio import CapacityLimiter, to_thread
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -42,6 +42,7 @@ from complaintflow.engine.settings import Settings
 from complaintflow.state_store.complaint_view import ComplaintView, complaint_view
 from complaintflow.state_store.database import READ_ONLY, store_failure
 from complaintflow.state_store.schema import head, head_mismatch
+from complaintflow.state_store.similar_cases import SimilarCases, similar_of
 
 READERS = 5
 """Requests that read the store at once (reports, timelines, scrapes)."""
@@ -187,6 +188,16 @@ def create_app(
         if view is None:
             raise HTTPException(404, f"complaint {abridged(complaint_id)} not found")
         return ComplaintOut.of(view)
+
+    @app.get("/complaints/{complaint_id}/similar", dependencies=guarded)
+    async def similar(
+        complaint_id: Annotated[str, Path(pattern=COMPLAINT_ID_PATTERN)],
+        limit: Annotated[int, Query(ge=1, le=50)] = 5,
+    ) -> SimilarCases:
+        found = await reading(partial(similar_of, engine, complaint_id, limit))
+        if found is None:
+            raise HTTPException(404, f"complaint {abridged(complaint_id)} not found")
+        return found
 
     @app.get("/report", dependencies=guarded)
     async def kpi_report(since: str | None = None, until: str | None = None) -> dict[str, Any]:
