@@ -45,7 +45,8 @@ class UnitOfWork(Protocol):
         self, subjects: Mapping[str, tuple[Category, str]], limit: int
     ) -> dict[str, tuple[SimilarCase, ...]]:
         """For each complaint id: up to `limit` resolved complaints closest to its (category,
-        description), same category first; complaints with none are left out."""
+        description), same category first, as many as fit in the store's time budget for them;
+        complaints with none (or past the budget) are left out."""
         ...
 
     def write(self, changes: BatchChanges) -> None: ...

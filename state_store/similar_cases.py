@@ -9,12 +9,14 @@ same category first, then by trigram similarity (pg_trgm's `similarity` on Postg
 same measure, shared trigrams over all trigrams, computed on SQLite's few candidates).
 """
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, column, func, literal, select, table, text
+from sqlalchemy.exc import OperationalError
 
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.payloads import SimilarCase
@@ -27,8 +29,9 @@ complaint_text = table(
 )
 RESOLVED_STATES = ("resolved", "revisited", "archived")
 CANDIDATES = 50  # ranked by the index, then re-ranked by category and similarity
-RAREST_TRIGRAMS = 24  # SQLite: the query's most selective trigrams find the candidates
+RAREST_TRIGRAMS = 8  # SQLite: the query's most selective trigrams find the candidates
 MIN_SCORE = 0.1  # similarity below which a description is no precedent, on both backends
+PRECEDENT_BUDGET_S = 0.02  # of a batch's time, for finding its assignments' precedent
 
 
 def index_complaints(connection: Connection, complaints: Sequence[Complaint]) -> None:
@@ -82,14 +85,43 @@ def similar_to(
 
 
 def similar_for(
-    connection: Connection, subjects: Mapping[str, tuple[Category, str]], limit: int
+    connection: Connection,
+    subjects: Mapping[str, tuple[Category, str]],
+    limit: int,
+    budget_s: float,
 ) -> dict[str, tuple[SimilarCase, ...]]:
-    """For each complaint id: the resolved complaints closest to its (category, text)."""
-    found = {
-        cid: tuple(similar_to(connection, description, category, cid, limit))
-        for cid, (category, description) in subjects.items()
-    }
-    return {cid: cases for cid, cases in found.items() if cases}
+    """For each complaint id: the resolved complaints closest to its (category, text), as
+    many as fit in `budget_s` of the batch's time. Precedent is advice: a batch never waits
+    long for it, so under a backlog the complaints past the budget get none. On PostgreSQL a
+    query that would overrun the budget is cancelled (statement_timeout in a savepoint, which
+    leaves the batch's transaction intact)."""
+    found: dict[str, tuple[SimilarCase, ...]] = {}
+    deadline = time.monotonic() + budget_s
+    for cid, (category, description) in subjects.items():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            with connection.begin_nested():
+                if connection.dialect.name != "sqlite":
+                    connection.execute(
+                        text("SELECT set_config('statement_timeout', :ms, true)"),
+                        {"ms": str(max(1, int(left * 1000)))},
+                    )
+                cases = similar_to(connection, description, category, cid, limit)
+                if connection.dialect.name != "sqlite":
+                    connection.execute(text("SELECT set_config('statement_timeout', '0', true)"))
+        except OperationalError as exc:
+            if not _cancelled(exc):
+                raise
+            break
+        if cases:
+            found[cid] = tuple(cases)
+    return found
+
+
+def _cancelled(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "57014"  # query_canceled
 
 
 def _resolved(candidates: Any) -> Any:

@@ -23,7 +23,11 @@ from complaintflow.engine.ports import Clock
 from complaintflow.state_store import batch_statements as stmt
 from complaintflow.state_store.columns import complaint_columns, history_columns
 from complaintflow.state_store.database import store_failure
-from complaintflow.state_store.similar_cases import index_complaints, similar_for
+from complaintflow.state_store.similar_cases import (
+    PRECEDENT_BUDGET_S,
+    index_complaints,
+    similar_for,
+)
 from complaintflow.state_store.tables import (
     aliases_t,
     chunks,
@@ -91,7 +95,7 @@ class SqlAlchemyUnitOfWork:
     def similar_cases(
         self, subjects: Mapping[str, tuple[Category, str]], limit: int
     ) -> dict[str, tuple[SimilarCase, ...]]:
-        return similar_for(self.connection, subjects, limit)
+        return similar_for(self.connection, subjects, limit, PRECEDENT_BUDGET_S)
 
     def write(self, changes: BatchChanges) -> None:
         try:
