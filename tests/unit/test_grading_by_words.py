@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from complaintflow.engine.core.grading import grade
+from complaintflow.engine.core.grading import Grade, grade
 from complaintflow.engine.core.vocabulary import Category, Channel, CustomerTier, Priority
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.workflows.definition import GradingRules
@@ -19,6 +19,19 @@ QUIET = {
     "description": "too small",
     "order_id": "O2",
 }
+
+
+def quiet_sizing(rules: GradingRules, description: str) -> Grade:
+    """A regular customer's sizing complaint on the web, graded by `rules` alone."""
+    return grade(
+        rules,
+        category=Category.SIZING,
+        channel=Channel.WEB,
+        tier=CustomerTier.REGULAR,
+        amount=None,
+        repeat=False,
+        description=description,
+    )
 
 
 def graded(workflow: Workflow, description: str) -> dict[str, object]:
@@ -70,15 +83,7 @@ def test_a_rule_counts_once_however_many_of_its_terms_appear() -> None:
             "keyword_points": [{"name": "legal", "points": 4, "terms": ["lawyer", "court"]}],
         }
     )
-    result = grade(
-        rules,
-        category=Category.SIZING,
-        channel=Channel.WEB,
-        tier=CustomerTier.REGULAR,
-        amount=None,
-        repeat=False,
-        description="my lawyer will see you in court",
-    )
+    result = quiet_sizing(rules, "my lawyer will see you in court")
     assert (result.priority, result.reasons) == (Priority.P2, ("keyword:lawyer",))
 
 
@@ -120,13 +125,5 @@ def test_a_reopened_complaint_is_regraded_by_its_words_too(workflow: Workflow) -
 
 def test_a_workflow_without_keyword_rules_grades_as_before(workflow: Workflow) -> None:
     rules = workflow.definition.grading.model_copy(update={"keyword_points": []})
-    result = grade(
-        rules,
-        category=Category.SIZING,
-        channel=Channel.WEB,
-        tier=CustomerTier.REGULAR,
-        amount=None,
-        repeat=False,
-        description="12315 lawyer fire",
-    )
+    result = quiet_sizing(rules, "12315 lawyer fire")
     assert (result.priority, result.reasons) == (Priority.P4, ())

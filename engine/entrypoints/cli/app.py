@@ -1,5 +1,6 @@
 """The typer application and what its commands share: consoles, options, settings."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +52,17 @@ PrefixOption = Annotated[
 ]
 WorkflowOption = Annotated[
     Path | None, typer.Option(help="Workflow definition file (TOML) (env COMPLAINTFLOW_WORKFLOW).")
+]
+OutputOption = Annotated[
+    Path | None, typer.Option(help="Write to this file instead of standard output.")
+]
+UntilTimersOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--until",
+        help="Also fire timers due after the last event up to this instant (ISO 8601 with offset).",
+        formats=["%Y-%m-%dT%H:%M:%S%z"],
+    ),
 ]
 GroupOption = Annotated[
     str | None, typer.Option(help="Kafka consumer group (env COMPLAINTFLOW_GROUP_ID).")

@@ -2,14 +2,11 @@
 `simulate` and `publish` accept ("what would last month have looked like with ...")."""
 
 import sys
-from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from complaintflow.engine.bootstrap import load_workflow, open_store
 from complaintflow.engine.entrypoints.cli.app import (
     DatabaseOption,
+    OutputOption,
     WorkflowOption,
     app,
     errors,
@@ -28,9 +25,7 @@ from complaintflow.state_store.export import applied_inbound
 def export(
     since: MomentOption = None,
     until: MomentOption = None,
-    output: Annotated[
-        Path | None, typer.Option(help="Write to this file instead of standard output.")
-    ] = None,
+    output: OutputOption = None,
     database_url: DatabaseOption = None,
     workflow: WorkflowOption = None,
 ) -> None:

@@ -1,7 +1,6 @@
 """Commands that need neither broker nor database: replay."""
 
 from collections import Counter
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +12,7 @@ from rich.table import Table
 from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.replay import ReplayResult, replay
 from complaintflow.engine.entrypoints.cli.app import (
+    UntilTimersOption,
     WorkflowOption,
     app,
     console,
@@ -97,14 +97,7 @@ def replay_command(
     file: Annotated[Path, typer.Argument(help="JSON-lines file of event envelopes.")],
     workflow: WorkflowOption = None,
     timers: Annotated[bool, typer.Option(help="Fire timers that come due between events.")] = True,
-    until: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Also fire timers due after the last event up to this instant "
-            "(ISO 8601 with offset).",
-            formats=["%Y-%m-%dT%H:%M:%S%z"],
-        ),
-    ] = None,
+    until: UntilTimersOption = None,
     summary: Annotated[
         bool, typer.Option("--summary", help="Counts only, no row per complaint.")
     ] = False,

@@ -12,6 +12,7 @@ from complaintflow.engine.bootstrap import load_workflow, open_store
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.entrypoints.cli.app import (
     DatabaseOption,
+    OutputOption,
     WorkflowOption,
     app,
     console,
@@ -80,9 +81,7 @@ def report(
     since: MomentOption = None,
     until: MomentOption = None,
     format: Annotated[ReportFormat, typer.Option(help="Output format.")] = ReportFormat.TEXT,
-    output: Annotated[
-        Path | None, typer.Option(help="Write to this file instead of standard output.")
-    ] = None,
+    output: OutputOption = None,
     database_url: DatabaseOption = None,
     workflow: WorkflowOption = None,
 ) -> None:

@@ -21,6 +21,7 @@ from complaintflow.engine.bootstrap import load_workflow, open_database
 from complaintflow.engine.core.replay import replay
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.entrypoints.cli.app import (
+    UntilTimersOption,
     WorkflowOption,
     app,
     console,
@@ -91,14 +92,7 @@ def simulate(
     file: Annotated[Path, typer.Argument(help="JSON-lines file of event envelopes.")],
     workflow: Annotated[Path, typer.Option(help="The candidate workflow file.")],
     baseline: WorkflowOption = None,
-    until: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Also fire timers due after the last event up to this instant "
-            "(ISO 8601 with offset).",
-            formats=["%Y-%m-%dT%H:%M:%S%z"],
-        ),
-    ] = None,
+    until: UntilTimersOption = None,
     format: Annotated[TextOrJson, typer.Option(help="Output format.")] = TextOrJson.TEXT,
 ) -> None:
     """Replay the same events through the baseline (default: the configured workflow) and a
