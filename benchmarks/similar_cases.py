@@ -22,7 +22,8 @@ from benchmarks.report import CHUNK, Synthetic, fill, throwaway_postgresql
 from complaintflow.engine.core.vocabulary import Category
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.schema import upgrade
-from complaintflow.state_store.similar_cases import complaint_text, similar_to
+from complaintflow.state_store.similar_cases import similar_to
+from complaintflow.state_store.text_search import complaint_text
 
 PRODUCTS_ZH = [
     "充电器",
@@ -143,7 +144,7 @@ def measure(name: str, url: str, total: int, queries: int) -> None:
             asked = description(rng)
             category = rng.choice(list(Category))
             started = time.perf_counter()
-            cases = similar_to(connection, asked, category, "C-none", limit=3)
+            cases = similar_to(connection, asked, category, "C-none", 3, indexed=False)
             took.append(time.perf_counter() - started)
             found.append(len(cases))
     took.sort()

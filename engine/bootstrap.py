@@ -132,13 +132,7 @@ def desk_service(
 ) -> DeskService:
     """A department's or the call-back team's service answering what arrives on `topic`,
     in its own consumer group, from the topic's start the first time."""
-    consumer = open_client(
-        KafkaConsumer,
-        connection,
-        group_id=group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
+    consumer = consumer_for(connection, group_id)
     consumer.subscribe([topic])
     return DeskService(consumer, ComplaintPublisher(connection, topics.prefix), answer)
 
@@ -257,7 +251,7 @@ def _inbound_loop(
     stop: threading.Event,
     consuming: threading.Event,
 ) -> InboundLoop:
-    store = SqlAlchemyStore(wiring.engine, wiring.clock)
+    store = SqlAlchemyStore(wiring.engine, wiring.clock, wiring.settings.precedent_budget)
     processor = BatchProcessor(
         store,
         wiring.workflow,

@@ -42,11 +42,11 @@ class UnitOfWork(Protocol):
         ...
 
     def similar_cases(
-        self, subjects: Mapping[str, tuple[Category, str]], limit: int
+        self, subjects: Mapping[str, tuple[Category, str, bool]], limit: int
     ) -> dict[str, tuple[SimilarCase, ...]]:
         """For each complaint id: up to `limit` resolved complaints closest to its (category,
-        description), same category first, as many as fit in the store's time budget for them;
-        complaints with none (or past the budget) are left out."""
+        description, already indexed), same category first, for as many complaints as fit
+        in the store's time budget; complaints with none (or past the budget) are left out."""
         ...
 
     def write(self, changes: BatchChanges) -> None: ...

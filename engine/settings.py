@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         gt=timedelta(0),
         description="how long a worker rides out a database it cannot use before it stops",
     )
+    precedent_budget: Duration = Field(
+        default=timedelta(milliseconds=20),
+        ge=timedelta(0),
+        description="how long a batch may look for its assignments' similar resolved cases",
+    )
     shutdown_drain: Duration = Field(
         default=timedelta(seconds=10),
         ge=timedelta(0),

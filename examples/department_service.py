@@ -43,5 +43,5 @@ def answer(request: LogEntry) -> list[DepartmentReplied]:
 if __name__ == "__main__":
     settings = Settings()  # COMPLAINTFLOW_* from the environment, as the worker reads them
     topics = Topics(settings.topic_prefix)
-    topic, group = topics.assignments(DEPARTMENT), f"{DEPARTMENT}-desk"
+    topic, group = topics.assignments(DEPARTMENT), f"{topics.prefix}-{DEPARTMENT}-desk"
     desk_service(require_kafka(settings), topics, topic, group, answer).run(stop_on_signals())

@@ -67,7 +67,8 @@ class DeskSummary:
     revisit_answers: int
     customers_reached: int
     requests_pending: int
-    graded_by_keyword: dict[str, int]  # term -> complaints it raised
+    graded_by_keyword: dict[str, int]  # term -> complaints whose description held it
+    keyword_complaints: int  # complaints with at least one keyword reason
 
 
 def desk_summary(engine: Engine, answered_by: str) -> DeskSummary:
@@ -103,4 +104,5 @@ def desk_summary(engine: Engine, answered_by: str) -> DeskSummary:
         customers_reached=sum(1 for payload in answers if payload.get("reached")),
         requests_pending=pending or 0,
         graded_by_keyword={term: len(ids) for term, ids in sorted(terms.items())},
+        keyword_complaints=len(set().union(*terms.values())),
     )

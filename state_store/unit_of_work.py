@@ -8,6 +8,7 @@ the consumer loop holds its batch through the one, and decides it again after th
 
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
@@ -24,7 +25,7 @@ from complaintflow.state_store import batch_statements as stmt
 from complaintflow.state_store.columns import complaint_columns, history_columns
 from complaintflow.state_store.database import store_failure
 from complaintflow.state_store.similar_cases import (
-    PRECEDENT_BUDGET_S,
+    PRECEDENT_BUDGET,
     index_complaints,
     similar_for,
 )
@@ -40,9 +41,12 @@ _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock det
 
 
 class SqlAlchemyUnitOfWork:
-    def __init__(self, connection: Connection, clock: Clock) -> None:
+    def __init__(
+        self, connection: Connection, clock: Clock, precedent_budget: timedelta = PRECEDENT_BUDGET
+    ) -> None:
         self.connection = connection
         self.clock = clock
+        self.precedent_budget = precedent_budget
 
     def seen(self, keys: Collection[str]) -> set[str]:
         found: set[str] = set()
@@ -93,9 +97,9 @@ class SqlAlchemyUnitOfWork:
         return found
 
     def similar_cases(
-        self, subjects: Mapping[str, tuple[Category, str]], limit: int
+        self, subjects: Mapping[str, tuple[Category, str, bool]], limit: int
     ) -> dict[str, tuple[SimilarCase, ...]]:
-        return similar_for(self.connection, subjects, limit, PRECEDENT_BUDGET_S)
+        return similar_for(self.connection, subjects, limit, self.precedent_budget)
 
     def write(self, changes: BatchChanges) -> None:
         try:
@@ -266,9 +270,12 @@ class SqlAlchemyUnitOfWork:
 
 
 class SqlAlchemyStore:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, precedent_budget: timedelta = PRECEDENT_BUDGET
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self.precedent_budget = precedent_budget
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqlAlchemyUnitOfWork]:
@@ -276,7 +283,7 @@ class SqlAlchemyStore:
         try:
             with self.engine.connect() as connection:
                 connection.begin()  # on SQLite, BEGIN IMMEDIATE: waits for the write lock
-                yield SqlAlchemyUnitOfWork(connection, self.clock)
+                yield SqlAlchemyUnitOfWork(connection, self.clock, self.precedent_budget)
         except (DBAPIError, PoolTimeout) as exc:
             if isinstance(exc, OperationalError) and _lost_race(exc):  # a read lost the race
                 raise ConcurrencyConflict(f"transaction lost a race: {_first_line(exc)}") from None

@@ -3,6 +3,7 @@ reasons that raised it (`complaint.graded` carries them, so an agent sees why a 
 P1 and ops can count how often the complaint's own words did it)."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -25,18 +26,24 @@ class Grade:
     reasons: tuple[str, ...]
 
 
+def fold(text: str) -> str:
+    """Full-width letters and digits as their ASCII forms (full-width 12315 is 12315), then
+    case."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
 @lru_cache(maxsize=4096)
 def _matcher(term: str) -> re.Pattern[str]:
     """A term made of ASCII letters and digits matches as a whole word ("sue" is not found in
     "issue"); any other term (Chinese has no spaces between words) matches anywhere."""
-    folded = re.escape(term.casefold())
+    folded = re.escape(fold(term))
     if term.isascii() and term.replace(" ", "").isalnum():
         return re.compile(rf"(?<![a-z0-9]){folded}(?![a-z0-9])")
     return re.compile(folded)
 
 
 def found_term(terms: list[str], folded_text: str) -> str | None:
-    """The first of `terms` (in the rule's order) that the case-folded text mentions."""
+    """The first of `terms` (in the rule's order) that the folded text mentions."""
     return next((t for t in terms if _matcher(t).search(folded_text)), None)
 
 
@@ -66,7 +73,7 @@ def grade(
         )
         if band is not None:
             scored.append((f"amount:>={band.at_least}", band.points))
-    folded = description.casefold()
+    folded = fold(description)
     for rule in rules.keyword_points:
         if (term := found_term(rule.terms, folded)) is not None:
             scored.append((f"{KEYWORD_REASON}{term}", rule.points))

@@ -16,31 +16,35 @@ from complaintflow.engine.core.outcome import Outcome, Refusal
 from complaintflow.engine.core.payloads import SimilarCase
 from complaintflow.engine.core.vocabulary import Category, EventType
 
-# the events after which a department may be asked, and so get an assignment.created
-_ASKING = (CollaborationRequested, EvidenceSubmitted)
 PRECEDENTS_PER_ASSIGNMENT = 3
+Subject = tuple[Category, str, bool]  # category, description, already in the text index
 
 
 def precedent_subjects(
     decoded: Sequence[tuple[InboundMessage, InboundEvent | Refusal]],
     aliases: dict[str, str],
     complaints: dict[str, Complaint],
-) -> dict[str, tuple[Category, str]]:
-    """(category, description) of each complaint the batch may assign to a department. A
-    complaint received in this same batch is described by its complaint.received."""
+) -> dict[str, Subject]:
+    """(category, description, indexed) of each complaint the batch may assign to a
+    department: a collaboration request, or evidence a department waits for. A stored
+    complaint's description is in the text index already; one received in this same batch
+    is described by its complaint.received and is not indexed yet."""
     received = {
-        e.complaint_id: (e.payload.category, e.payload.description)
+        e.complaint_id: (e.payload.category, e.payload.description, False)
         for _, e in decoded
         if isinstance(e, ComplaintReceived)
     }
     subjects = {}
     for _, event in decoded:
-        if isinstance(event, _ASKING):
-            target = aliases.get(event.complaint_id, event.complaint_id)
-            known = complaints.get(target)
-            subject = (known.category, known.description) if known else received.get(target)
-            if subject is not None and subject[1]:
-                subjects[target] = subject
+        if not isinstance(event, CollaborationRequested | EvidenceSubmitted):
+            continue
+        target = aliases.get(event.complaint_id, event.complaint_id)
+        known = complaints.get(target)
+        if isinstance(event, EvidenceSubmitted) and (known is None or known.evidence_for is None):
+            continue
+        subject = (known.category, known.description, True) if known else received.get(target)
+        if subject is not None and subject[1]:
+            subjects[target] = subject
     return subjects
 
 

@@ -74,10 +74,14 @@ def _deadline_passed(draft: Draft, deadline_key: str, *, breach: bool) -> None:
 
 
 def _request_revisit(draft: Draft, requested_at: datetime) -> None:
-    """Ask the call-back service for the next attempt, due when the revisit deadline is."""
+    """Ask the call-back service for the next attempt, due when the revisit deadline is. A
+    complaint no longer waiting for a revisit (no revisit deadline: reached, reopened,
+    archived, whatever the workflow's states are called) is asked about no more."""
     c = draft.complaint
     deadline = c.deadline(DeadlineName.REVISIT.value)
-    due_at = deadline.due_at if deadline is not None and deadline.due_at else requested_at
+    if deadline is None:
+        return
+    due_at = deadline.due_at or requested_at
     draft.update(revisit_request_at=None)
     draft.record_fact(
         EventType.REVISIT_REQUESTED,

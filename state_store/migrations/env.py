@@ -3,13 +3,18 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from complaintflow.state_store.models import Base
+from complaintflow.state_store.models import Base, described_by_models
 
 config = context.config
 connection = config.attributes.get("connection")
 
 if connection is not None:
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,
+        include_name=described_by_models,
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:
@@ -19,6 +24,11 @@ else:
         poolclass=pool.NullPool,
     )
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(
+            connection=conn,
+            target_metadata=Base.metadata,
+            render_as_batch=True,
+            include_name=described_by_models,
+        )
         with context.begin_transaction():
             context.run_migrations()

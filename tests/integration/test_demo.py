@@ -29,7 +29,7 @@ def test_the_demo_runs_a_day_end_to_end_and_writes_its_report(tmp_path: Path) ->
     # day's alarming complaints (every 16th) were graded up by their words
     desk = re.search(
         r"revisit requests sent (\d+), answered (\d+) \((\d+) customers reached\); "
-        r"graded up by their words: (\d+) complaints",
+        r"words that added points: (\d+) complaints",
         done.stdout,
     )
     assert desk is not None, done.stdout[-2000:]

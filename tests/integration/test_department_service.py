@@ -16,7 +16,7 @@ from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.settings import Settings
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.tables import history_t
-from tests.support.broker import publish, read_topic, running_worker, values
+from tests.support.broker import publish, read_to_end, read_topic, running_worker, values
 from tests.support.builders import MONDAY_9, RECEIVED, raw
 from tests.support.waiting import wait_for
 
@@ -82,7 +82,7 @@ def test_the_example_department_service_answers_each_assignment_once(
         # Then each logistics complaint has exactly one reply, finance none
         assert replies(engine) == {"C-L0": 1, "C-L1": 1, "C-L2": 1, "C-L9": 1}
         # (15 events published upstream, and the service's replies)
-        inbound = values(read_topic(broker, topics.inbound, count=19))
+        inbound = values(read_to_end(broker, topics.inbound))
         sent = [v for v in inbound if v["type"] == "department.replied"]
         assert len(inbound) == 19
         assert len(sent) == 4

@@ -53,6 +53,28 @@ def read_topic(
         consumer.close(autocommit=False)
 
 
+def read_to_end(bootstrap: KafkaConnection | str, topic: str, timeout: float = 60) -> list[Any]:
+    """Every record a topic holds now (all partitions, up to their end offsets when asked):
+    for counting what was published, where `read_topic(count=...)` stops at a minimum."""
+    consumer = kafka_consumer(KafkaConnection.of(bootstrap))
+    try:
+        wait_for(lambda: bool(consumer.partitions_for_topic(topic)), 30, f"metadata of {topic}")
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        ends = consumer.end_offsets(partitions)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: only {len(records)} records after {timeout} s")
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close(autocommit=False)
+
+
 def watched(
     worker: "WorkerProcess", condition: Callable[[], bool], timeout: float, what: str
 ) -> None:

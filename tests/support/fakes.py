@@ -168,7 +168,7 @@ class FakeUnitOfWork:
         return {p: orders[p][0] for p in pairs if p in orders}
 
     def similar_cases(
-        self, subjects: Mapping[str, tuple[Category, str]], limit: int
+        self, subjects: Mapping[str, tuple[Category, str, bool]], limit: int
     ) -> dict[str, tuple[SimilarCase, ...]]:
         """No text index here: finding precedent is the real stores' (tests/contract)."""
         return {}

@@ -45,13 +45,15 @@ def graded(workflow: Workflow, description: str) -> dict[str, object]:
     [
         ("尺码不对，再不处理我就打12315投诉", "12315"),
         ("我已经联系了消费者协会", "消费者协会"),
-        ("我要找媒体曝光你们", "媒体"),
+        ("我要找媒体曝光你们", "找媒体"),
+        ("再不处理我就打１２３１５", "12315"),
         ("已经请了律师，准备起诉", "律师"),
         ("充电器起火了", "起火"),
         ("My lawyer will be in touch", "lawyer"),
         ("I will SUE you", "sue"),
         ("the heater caught Fire last night", "fire"),
-        ("I am calling the Press", "press"),
+        ("I am calling the Press", "the press"),
+        ("my lawyers will be in touch", "lawyers"),
     ],
 )
 def test_the_same_complaint_with_a_threat_or_hazard_lands_on_a_higher_priority(
@@ -66,7 +68,16 @@ def test_the_same_complaint_with_a_threat_or_hazard_lands_on_a_higher_priority(
 
 
 @pytest.mark.parametrize(
-    "description", ["there is an issue with the zip", "pressed the button", "the courtroom drama"]
+    "description",
+    [
+        "there is an issue with the zip",
+        "pressed the button",
+        "the courtroom drama",
+        "退款请退到工商银行卡",
+        "照片曝光过度",
+        "多媒体播放器没有声音",
+        "the social media ad said otherwise",
+    ],
 )
 def test_an_english_term_matches_as_a_whole_word_only(workflow: Workflow, description: str) -> None:
     assert graded(workflow, description) == {
@@ -102,7 +113,7 @@ def test_every_trait_that_added_points_is_a_reason(workflow: Workflow) -> None:
             "description": "记者已经联系我了",
         },
     )
-    assert payload["reasons"] == ["keyword:media"]
+    assert payload["reasons"] == ["keyword:the media"]
     assert vip.entries[1].payload["reasons"] == [
         "category:refund",
         "channel:social",

@@ -1,6 +1,7 @@
 """The typer application and what its commands share: consoles, options, settings."""
 
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,6 +54,13 @@ PrefixOption = Annotated[
 WorkflowOption = Annotated[
     Path | None, typer.Option(help="Workflow definition file (TOML) (env COMPLAINTFLOW_WORKFLOW).")
 ]
+
+
+class TextOrJson(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 OutputOption = Annotated[
     Path | None, typer.Option(help="Write to this file instead of standard output.")
 ]

@@ -137,10 +137,11 @@ def _print_steady(run: SteadyRun, where: str) -> None:
         "throughput (first sent to last on the log)", f"{run.sent / run.applied_s:,.1f} events/s"
     )
     _latency_rows(table, run.latencies)
-    middle = run.rss[len(run.rss) // 2]
-    for name, (at, mib) in (("start", run.rss[0]), ("middle", middle), ("end", run.rss[-1])):
-        table.add_row(f"worker RSS at {name} ({at:,.0f} s)", f"{mib:,.1f} MiB")
-    table.add_row("worker RSS highest sampled", f"{max(m for _, m in run.rss):,.1f} MiB")
+    if run.rss:  # sampled once a second: none in a run under a second
+        middle = run.rss[len(run.rss) // 2]
+        for name, (at, mib) in (("start", run.rss[0]), ("middle", middle), ("end", run.rss[-1])):
+            table.add_row(f"worker RSS at {name} ({at:,.0f} s)", f"{mib:,.1f} MiB")
+        table.add_row("worker RSS highest sampled", f"{max(m for _, m in run.rss):,.1f} MiB")
     table.add_row("worker peak RSS (VmHWM)", f"{run.peak_mib:,.1f} MiB")
     if run.store is not None:
         table.add_row("SLA breaches applied by timers", f"{run.store.breaches:,}")

@@ -2,7 +2,9 @@
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -48,7 +50,7 @@ DEMO_DATABASE = "sqlite:///complaintflow-demo.db"
 DEMO_REPORT = Path("complaintflow-report.html")
 
 
-def _wait_until_consuming(worker: Worker, thread: "_WorkerThread", timeout_s: float = 60) -> None:
+def _wait_until_consuming(worker: Worker, thread: "_Captured", timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not worker.consuming.wait(0.1):
         if thread.error is not None:
@@ -57,15 +59,18 @@ def _wait_until_consuming(worker: Worker, thread: "_WorkerThread", timeout_s: fl
             raise BrokerUnavailable(f"the worker joined no consumer group within {timeout_s:.0f} s")
 
 
-class _WorkerThread(threading.Thread):
-    def __init__(self, worker: Worker) -> None:
-        super().__init__(name="complaintflow-worker", daemon=True)
-        self.worker = worker
+class _Captured(threading.Thread):
+    """A background part of the demo (the worker, the call-back desk) whose error the main
+    thread re-raises instead of waiting out its timeout."""
+
+    def __init__(self, name: str, target: Callable[[], None]) -> None:
+        super().__init__(name=name, daemon=True)
+        self.target = target
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self.worker.run()
+            self.target()
         except BaseException as exc:
             self.error = exc
 
@@ -99,13 +104,13 @@ def _run_demo(settings: Settings, complaints: int, timeout: float) -> None:
     topics = Topics(settings.topic_prefix)
     with broker(settings) as connection:
         worker = build_worker(settings, connection, stop, clock=clock)
-        thread = _WorkerThread(worker)
+        thread = _Captured("complaintflow-worker", worker.run)
         thread.start()
         _wait_until_consuming(worker, thread)
         desk_stop = threading.Event()
         desk_group = f"{topics.prefix}-revisit-desk"
         desk = desk_service(connection, topics, topics.revisits, desk_group, revisit_desk(clock))
-        desk_thread = threading.Thread(target=desk.run, args=(desk_stop,), daemon=True)
+        desk_thread = _Captured("revisit-desk", partial(desk.run, desk_stop))
         desk_thread.start()
         # the day starts once the worker consumes: joining the group takes seconds, hours on
         # this clock, and events published before would all be decided late in one batch
@@ -127,13 +132,15 @@ def _run_demo(settings: Settings, complaints: int, timeout: float) -> None:
                     publisher.flush()
                     progress.advance(publishing)
             summary = _wait_for_engine(engine, inputs, thread, stop, timeout, progress, processing)
-            desk_figures = _wait_for_revisits(engine, thread, stop, timeout, progress)
+            parts = (thread, desk_thread)
+            desk_figures = _wait_for_revisits(engine, parts, stop, timeout, progress)
         stop.set()
         desk_stop.set()
         thread.join(timeout=30)
         desk_thread.join(timeout=30)
-    if thread.error is not None:
-        raise thread.error
+    for part in (thread, desk_thread):
+        if part.error is not None:
+            raise part.error
     _print_summary(summary, published=len(lines))
     _print_desk(desk_figures)
     demo_report(engine, load_workflow(settings.workflow), DEMO_REPORT)
@@ -181,7 +188,7 @@ def _progress() -> Progress:
 def _wait_for_engine(
     engine: Engine,
     inputs: list[Input],
-    thread: _WorkerThread,
+    thread: _Captured,
     stop: threading.Event,
     timeout: float,
     progress: Progress,
@@ -207,7 +214,7 @@ def _wait_for_engine(
 
 def _wait_for_revisits(
     engine: Engine,
-    thread: _WorkerThread,
+    threads: tuple[_Captured, ...],
     stop: threading.Event,
     timeout: float,
     progress: Progress,
@@ -228,12 +235,11 @@ def _wait_for_revisits(
             and summarize(engine).outbox_backlog == 0
         ):
             return figures
-        if thread.error is not None or not thread.is_alive() or stop.is_set():
+        if stop.is_set() or any(t.error is not None or not t.is_alive() for t in threads):
             return figures
         if time.monotonic() > deadline:
             raise ComplaintflowError(
-                f"demo: {figures.revisit_answers} of {figures.revisit_requests} revisit "
-                f"requests answered in {timeout:.0f} s"
+                f"demo: {answered} of {len(replies)} revisit requests answered in {timeout:.0f} s"
             )
         time.sleep(0.2)
 
@@ -243,7 +249,7 @@ def _print_desk(figures: DeskSummary) -> None:
     console.print(
         f"revisit requests sent {len(figures.revisit_requests)}, answered "
         f"{figures.revisit_answers} ({figures.customers_reached} customers reached); "
-        f"graded up by their words: {sum(figures.graded_by_keyword.values())} complaints"
+        f"words that added points: {figures.keyword_complaints} complaints"
         + (f" ({keywords})" if keywords else ""),
         highlight=False,
     )

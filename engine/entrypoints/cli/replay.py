@@ -1,7 +1,6 @@
 """Commands that need neither broker nor database: replay."""
 
 from collections import Counter
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from rich.table import Table
 from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.core.replay import ReplayResult, replay
 from complaintflow.engine.entrypoints.cli.app import (
+    TextOrJson,
     UntilTimersOption,
     WorkflowOption,
     app,
@@ -21,11 +21,6 @@ from complaintflow.engine.entrypoints.cli.app import (
 )
 
 COLUMNS = ("complaint", "state", "version", "priority", "department", "channels", "escalation")
-
-
-class TextOrJson(StrEnum):
-    TEXT = "text"
-    JSON = "json"
 
 
 class ReplayedComplaint(BaseModel):

@@ -6,8 +6,13 @@ import typer
 from rich.table import Table
 
 from complaintflow.engine.bootstrap import open_store
-from complaintflow.engine.entrypoints.cli.app import DatabaseOption, app, console, settings_from
-from complaintflow.engine.entrypoints.cli.replay import TextOrJson
+from complaintflow.engine.entrypoints.cli.app import (
+    DatabaseOption,
+    TextOrJson,
+    app,
+    console,
+    settings_from,
+)
 from complaintflow.engine.errors import ComplaintNotFound
 from complaintflow.engine.redaction import abridged
 from complaintflow.state_store.database import redacted, store_errors

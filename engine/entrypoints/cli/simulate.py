@@ -21,6 +21,7 @@ from complaintflow.engine.bootstrap import load_workflow, open_database
 from complaintflow.engine.core.replay import replay
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.entrypoints.cli.app import (
+    TextOrJson,
     UntilTimersOption,
     WorkflowOption,
     app,
@@ -28,7 +29,6 @@ from complaintflow.engine.entrypoints.cli.app import (
     read_lines,
     settings_from,
 )
-from complaintflow.engine.entrypoints.cli.replay import TextOrJson
 from complaintflow.engine.reporting.kpi import KpiReport, report_request
 from complaintflow.state_store.kpi.queries import compute_report
 from complaintflow.state_store.replayed import write_replay
