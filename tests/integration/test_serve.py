@@ -31,11 +31,13 @@ from complaintflow.engine.core.topics import Topics
 from complaintflow.engine.core.workflow import Workflow
 from complaintflow.engine.embedded_broker import free_port
 from complaintflow.engine.entrypoints.http.app import READERS
+from complaintflow.engine.reporting.kpi import KpiReport, report_request
 from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.service.processing import BatchProcessor
 from complaintflow.engine.service.worker_metrics import MeasuredProcessor, WorkerMetrics
 from complaintflow.engine.settings import Settings
 from complaintflow.state_store.database import open_engine
+from complaintflow.state_store.kpi.queries import compute_report
 from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
 from complaintflow.state_store.schema import upgrade
@@ -339,7 +341,7 @@ def served_in_process(app: FastAPI) -> Iterator[str]:
 
 
 def test_reports_hold_at_most_readers_connections_and_healthz_does_not_queue(
-    store: Store,
+    store: Store, workflow: Workflow
 ) -> None:
     """A report holds its connection for its whole read; a burst of them waits for a
     reader's turn rather than for a pooled connection (which gives up after pool_timeout,
@@ -347,17 +349,17 @@ def test_reports_hold_at_most_readers_connections_and_healthz_does_not_queue(
     holding, peak, done = 0, 0, 0
     lock = threading.Lock()
 
-    def slow_report(engine: Engine, since: str | None, until: str | None) -> dict[str, Any]:
+    def slow_report(engine: Engine, since: str | None, until: str | None) -> KpiReport:
         nonlocal holding, peak, done
         with engine.connect():
             with lock:
                 holding += 1
                 peak = max(peak, holding)
-            time.sleep(0.1)
+            time.sleep(0.1)  # a long report, holding its connection (not a synchronisation)
             with lock:
                 holding -= 1
                 done += 1
-        return {}
+        return compute_report(engine, report_request(workflow))
 
     app = build_http_app(Settings(database_url=store.url), report=slow_report)
     with served_in_process(app) as base, ThreadPoolExecutor(60) as requests:

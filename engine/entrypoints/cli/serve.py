@@ -1,7 +1,7 @@
 """`complaintflow serve`: the read-only HTTP service for ops (engine/http_api.py)."""
 
 import ipaddress
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -23,6 +23,7 @@ from complaintflow.engine.entrypoints.cli.report import build_report
 from complaintflow.engine.entrypoints.cli.worker import configure_logging
 from complaintflow.engine.entrypoints.http.app import ReportBuilder
 from complaintflow.engine.errors import ComplaintflowError
+from complaintflow.engine.reporting.kpi import KpiReport
 from complaintflow.engine.reporting.period import PeriodError
 from complaintflow.state_store.database import redacted
 
@@ -31,12 +32,11 @@ def kpi_report(workflow: Workflow) -> ReportBuilder:
     """GET /report: the KPI report of `complaintflow report --format json`, its bounds read
     the same way (a date is the business day's midnight), targets from the workflow."""
 
-    def build(engine: Engine, since: str | None, until: str | None) -> dict[str, Any]:
+    def build(engine: Engine, since: str | None, until: str | None) -> KpiReport:
         try:
-            report = build_report(engine, workflow, since, until, names=("since", "until"))
+            return build_report(engine, workflow, since, until, names=("since", "until"))
         except PeriodError as exc:
             raise HTTPException(422, str(exc)) from None
-        return report.model_dump(mode="json")
 
     return build
 

@@ -11,19 +11,19 @@ waiters are served in no particular order). /healthz has a connection of its own
 balancer's check does not queue behind reports.
 """
 
-import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from importlib.metadata import version
+from typing import Annotated, Any, Literal, TypeVar
 
 from alembic.runtime.migration import MigrationContext
 from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
@@ -34,10 +34,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from complaintflow.consumers.consumer_lag import ConsumerLag
 from complaintflow.engine.core.events import COMPLAINT_ID_PATTERN
 from complaintflow.engine.core.topics import Topics
+from complaintflow.engine.entrypoints.http.auth import TokenGuard, add_login
 from complaintflow.engine.entrypoints.http.metrics import StoreCollector
 from complaintflow.engine.errors import StoreUnavailable, describe_errors
 from complaintflow.engine.ports import Clock
 from complaintflow.engine.redaction import abridged, error_line, redact, secrets_of
+from complaintflow.engine.reporting.kpi import KpiReport
 from complaintflow.engine.settings import Settings
 from complaintflow.state_store.complaint_view import ComplaintView, complaint_view
 from complaintflow.state_store.database import READ_ONLY, store_failure
@@ -52,9 +54,40 @@ MESSAGE_CHARS = 120
 
 T = TypeVar("T")
 
-ReportBuilder = Callable[[Engine, str | None, str | None], dict[str, Any]]
-"""build(engine, since, until) -> the KPI report as a JSON object; the bounds as given (a
-date, or a date-time with or without offset, read as `complaintflow report` reads them)."""
+ReportBuilder = Callable[[Engine, str | None, str | None], KpiReport]
+"""build(engine, since, until) -> the KPI report; the bounds as given (a date, or a
+date-time with or without offset, read as `complaintflow report` reads them)."""
+
+
+class ErrorOut(BaseModel):
+    """Every error: one line, no secret, what the caller gave cut short."""
+
+    error: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    reason: str | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": what}
+    for code, what in (
+        (401, "missing or wrong bearer token (or session cookie)"),
+        (422, "a bad parameter"),
+        (503, "the database cannot be used"),
+    )
+}
+Bound = Annotated[
+    str | None,
+    Query(
+        description="YYYY-MM-DD (that business day's midnight) or an ISO 8601 date-time (with "
+        "an offset, or wall time of the business calendar), 1900-01-01 to 9998-12-31; "
+        "anything else is a 422 saying what is expected",
+        examples=["2025-07-15", "2025-07-15T09:00:00+08:00"],
+    ),
+]
+NOT_FOUND = {**ERRORS, 404: {"model": ErrorOut, "description": "no such complaint"}}
 
 
 class TimelineEntry(BaseModel):
@@ -100,12 +133,6 @@ class ComplaintOut(BaseModel):
         )
 
 
-def bearer_matches(authorization: str | None, token: str) -> bool:
-    """`Authorization: Bearer <token>`, compared in constant time."""
-    scheme, _, given = (authorization or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
-
-
 def unhealthy(engine: Engine, wanted_revision: str, url: str) -> str | None:
     """Why the service cannot answer from the database at `url`, or None when it can."""
     try:
@@ -114,22 +141,6 @@ def unhealthy(engine: Engine, wanted_revision: str, url: str) -> str | None:
     except SQLAlchemyError as exc:
         return store_failure(exc, url)
     return head_mismatch(revision, wanted_revision)
-
-
-@dataclass(frozen=True)
-class TokenGuard:
-    """With a token configured, every route but /healthz requires it (a FastAPI dependency)."""
-
-    token: str | None
-
-    def allows(self, authorization: str | None) -> bool:
-        return self.token is None or bearer_matches(authorization, self.token)
-
-    async def __call__(self, authorization: Annotated[str | None, Header()] = None) -> None:
-        if not self.allows(authorization):
-            raise HTTPException(
-                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
-            )
 
 
 def create_app(
@@ -164,12 +175,28 @@ def create_app(
         engine.dispose()
 
     app = FastAPI(
-        title="complaintflow", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+        title="complaintflow",
+        summary="Read-only views of the complaint store for ops.",
+        version=version("complaintflow"),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
     )
 
     guarded = [Depends(guard)]
 
-    @app.get("/healthz")
+    @app.get("/openapi.json", dependencies=guarded, include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", dependencies=guarded, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="complaintflow API")
+
+    add_login(app, guard)
+
+    @app.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}})
     async def healthz(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
         check = partial(unhealthy, engine, wanted_revision, settings.database_url)
         reason = await to_thread.run_sync(check, limiter=checker)
@@ -180,7 +207,7 @@ def create_app(
             body["reason"] = reason
         return JSONResponse(body, status_code=503)
 
-    @app.get("/complaints/{complaint_id}", dependencies=guarded)
+    @app.get("/complaints/{complaint_id}", dependencies=guarded, responses=NOT_FOUND)
     async def complaint(
         complaint_id: Annotated[str, Path(pattern=COMPLAINT_ID_PATTERN)],
     ) -> ComplaintOut:
@@ -189,7 +216,7 @@ def create_app(
             raise HTTPException(404, f"complaint {abridged(complaint_id)} not found")
         return ComplaintOut.of(view)
 
-    @app.get("/complaints/{complaint_id}/similar", dependencies=guarded)
+    @app.get("/complaints/{complaint_id}/similar", dependencies=guarded, responses=NOT_FOUND)
     async def similar(
         complaint_id: Annotated[str, Path(pattern=COMPLAINT_ID_PATTERN)],
         limit: Annotated[int, Query(ge=1, le=50)] = 5,
@@ -199,11 +226,17 @@ def create_app(
             raise HTTPException(404, f"complaint {abridged(complaint_id)} not found")
         return found
 
-    @app.get("/report", dependencies=guarded)
-    async def kpi_report(since: str | None = None, until: str | None = None) -> dict[str, Any]:
+    @app.get("/report", dependencies=guarded, responses=ERRORS)
+    async def kpi_report(since: Bound = None, until: Bound = None) -> KpiReport:
+        """The KPI report for complaints received in [since, until)."""
         return await reading(partial(report, engine, since, until))
 
-    @app.get("/metrics", dependencies=guarded)
+    @app.get(
+        "/metrics",
+        dependencies=guarded,
+        response_class=PlainTextResponse,
+        responses={**ERRORS, 200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    )
     async def metrics() -> Response:
         scraped = await reading(partial(generate_latest, registry))
         return Response(scraped, media_type=CONTENT_TYPE_LATEST)
