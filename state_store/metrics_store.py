@@ -53,6 +53,16 @@ class SqlAlchemyWorkerMetrics:
                     ],
                 )
 
+    def saved_at(self) -> dict[str, datetime]:
+        """When each worker last saved its figures (every few seconds while it runs)."""
+        with self.engine.connect().execution_options(**READ_ONLY) as c:
+            rows = c.execute(
+                select(worker_metrics_t.c.worker_id, func.max(worker_metrics_t.c.updated_at))
+                .group_by(worker_metrics_t.c.worker_id)
+                .order_by(worker_metrics_t.c.worker_id)
+            )
+            return {worker_id: at for worker_id, at in rows}
+
     def read(self) -> dict[str, list[MetricSample]]:
         """Every worker's saved figures, by worker id."""
         with self.engine.connect().execution_options(**READ_ONLY) as c:

@@ -2,20 +2,15 @@
 contents the test knows: the engine processed two batches there, as a worker would."""
 
 import json
-import os
-import shutil
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import uvicorn
@@ -44,6 +39,7 @@ from complaintflow.state_store.schema import upgrade
 from complaintflow.state_store.tables import outbox_t, timers_t
 from complaintflow.state_store.unit_of_work import SqlAlchemyStore
 from tests.support.builders import MONDAY_9, RECEIVED, raw
+from tests.support.serving import complaintflow, get, get_json, serve_env, serving
 from tests.support.waiting import wait_for
 
 TOKEN = "ops-token-0123456789abcdef"
@@ -125,71 +121,17 @@ def store(tmp_path_factory: pytest.TempPathFactory, workflow: Workflow) -> Store
     return Store(url=url, outbox_unsent=unsent or 0, due_timers=due or 0)
 
 
-def complaintflow(*args: str) -> list[str]:
-    return [shutil.which("complaintflow") or "complaintflow", *args]
-
-
-def serve_env(url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTFLOW_")}
-    return {
-        **env,
-        "COMPLAINTFLOW_DATABASE_URL": url,
-        "COMPLAINTFLOW_CLOCK_START": SERVED_AT.isoformat(),
-        **extra,
-    }
-
-
-def get(url: str, token: str | None = None, timeout: float = 10) -> tuple[int, bytes]:
-    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def get_json(url: str, token: str | None = None) -> tuple[int, Any]:
-    status, body = get(url, token)
-    return status, json.loads(body)
-
-
-@contextmanager
-def serving(url: str, ready: int = 200, **extra_env: str) -> Iterator[str]:
-    """`complaintflow serve` on a free loopback port, once /healthz answers `ready`."""
-    port = free_port()
-    env = serve_env(url, COMPLAINTFLOW_SERVE_PORT=str(port), **extra_env)
-    process = subprocess.Popen(
-        complaintflow("serve"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            _, err = process.communicate()
-            raise AssertionError(f"serve exited with {process.returncode}: {err.decode()}")
-        try:
-            return get(f"{base}/healthz")[0] == ready
-        except (urllib.error.URLError, ConnectionError):
-            return False
-
-    try:
-        wait_for(answers, timeout=30, what=f"{ready} from complaintflow serve /healthz")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def service(store: Store) -> Iterator[str]:
-    with serving(store.url) as base:
+    with serving(store.url, COMPLAINTFLOW_CLOCK_START=SERVED_AT.isoformat()) as base:
         yield base
 
 
 @pytest.fixture(scope="module")
 def guarded_service(store: Store) -> Iterator[str]:
-    with serving(store.url, COMPLAINTFLOW_SERVE_TOKEN=TOKEN) as base:
+    with serving(
+        store.url, COMPLAINTFLOW_CLOCK_START=SERVED_AT.isoformat(), COMPLAINTFLOW_SERVE_TOKEN=TOKEN
+    ) as base:
         yield base
 
 

@@ -68,7 +68,17 @@ class StoreCollector(Collector):
             ),
             figures.breaches_by_deadline,
         )
-        yield from worker_families(SqlAlchemyWorkerMetrics(self.engine).read())
+        saved = SqlAlchemyWorkerMetrics(self.engine)
+        yield from worker_families(saved.read())
+        reported = GaugeMetricFamily(
+            "complaintflow_worker_last_report_timestamp_seconds",
+            "When each worker last saved its figures (Unix time; every 5 s while it runs): "
+            "time() minus this is how long a worker has been silent.",
+            labels=["worker"],
+        )
+        for worker, at in saved.saved_at().items():
+            reported.add_metric([worker], at.timestamp())
+        yield reported
         if self.lag is not None:
             yield from self._lag()
 
