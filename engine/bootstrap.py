@@ -309,7 +309,8 @@ def build_http_app(
     lag = None
     if settings.bootstrap_servers:
         lag = ConsumerLag(settings.kafka(), settings.group_id, inbound)
-    return create_app(settings, engine, report, clock or clock_for(settings), lag)
+    workflow = load_workflow(settings.workflow)
+    return create_app(settings, engine, report, clock or clock_for(settings), workflow, lag)
 
 
 def _worker_id() -> str:

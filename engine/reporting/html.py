@@ -38,7 +38,8 @@ def _count_bars(counts: dict[str, Count]) -> list[Bar]:
     return [Bar(name, c.count, f"{c.count} ({rows.share(c.share)})") for name, c in counts.items()]
 
 
-def render_html(report: KpiReport) -> str:
+def report_body(report: KpiReport) -> str:
+    """The report's heading, charts and tables: the file's body, and the console's page."""
     fr, e, a, v = report.first_response, report.escalations, report.agents, report.volume
     sections = [
         _section(
@@ -89,11 +90,16 @@ def render_html(report: KpiReport) -> str:
         ),
     ]
     return (
+        f'<h1>complaintflow KPI report</h1><p class="muted">{escape(rows.period(report))}; '
+        f"first-response target {escape(rows.duration(fr.target_s))}</p>{''.join(body)}"
+    )
+
+
+def render_html(report: KpiReport) -> str:
+    return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>complaintflow KPI report</title><style>{CSS}</style></head><body>"
-        f'<h1>complaintflow KPI report</h1><p class="muted">{escape(rows.period(report))}; '
-        f"first-response target {escape(rows.duration(fr.target_s))}</p>"
-        f"{''.join(body)}</body></html>\n"
+        f"{report_body(report)}</body></html>\n"
     )
 
 

@@ -34,8 +34,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from complaintflow.consumers.consumer_lag import ConsumerLag
 from complaintflow.engine.core.events import COMPLAINT_ID_PATTERN
 from complaintflow.engine.core.topics import Topics
-from complaintflow.engine.entrypoints.http.auth import TokenGuard, add_login
+from complaintflow.engine.core.workflow import Workflow
+from complaintflow.engine.entrypoints.http.auth import TokenGuard, add_login, wants_html
 from complaintflow.engine.entrypoints.http.metrics import StoreCollector
+from complaintflow.engine.entrypoints.http.pages import Console, add_pages
 from complaintflow.engine.errors import StoreUnavailable, describe_errors
 from complaintflow.engine.ports import Clock
 from complaintflow.engine.redaction import abridged, error_line, redact, secrets_of
@@ -148,6 +150,7 @@ def create_app(
     engine: Engine,
     report: ReportBuilder,
     clock: Clock,
+    workflow: Workflow,
     lag: ConsumerLag | None = None,
 ) -> FastAPI:
     """The service on `engine` (disposed when it stops; its pool should hold CONNECTIONS);
@@ -195,6 +198,8 @@ def create_app(
         return get_swagger_ui_html(openapi_url="/openapi.json", title="complaintflow API")
 
     add_login(app, guard)
+    console = Console(engine, workflow, clock, lag)
+    add_pages(app, console, guard, reading)
 
     @app.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}})
     async def healthz(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
@@ -227,9 +232,16 @@ def create_app(
         return found
 
     @app.get("/report", dependencies=guarded, responses=ERRORS)
-    async def kpi_report(since: Bound = None, until: Bound = None) -> KpiReport:
-        """The KPI report for complaints received in [since, until)."""
-        return await reading(partial(report, engine, since, until))
+    async def kpi_report(request: Request, since: Bound = None, until: Bound = None) -> Any:
+        """The KPI report for complaints received in [since, until); a browser gets the
+        report page with a form for the period."""
+        if not wants_html(request):
+            return await reading(partial(report, engine, since, until))
+        try:
+            built = await reading(partial(report, engine, since or None, until or None))
+        except HTTPException as exc:
+            return console.report_page(None, since, until, str(exc.detail))
+        return console.report_page(built, since, until, "")
 
     @app.get(
         "/metrics",

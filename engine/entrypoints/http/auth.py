@@ -8,7 +8,7 @@ import hmac
 from dataclasses import dataclass
 from html import escape
 from typing import Annotated
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from fastapi import Cookie, FastAPI, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -44,13 +44,25 @@ class TokenGuard:
 
     async def __call__(
         self,
+        request: Request,
         authorization: Annotated[str | None, Header()] = None,
         session: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
     ) -> None:
-        if not self.allows(authorization, session):
-            raise HTTPException(
-                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
-            )
+        """A browser without a session is sent to /login and back; anything else gets 401."""
+        if self.allows(authorization, session):
+            return
+        if wants_html(request):
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            login = f"/login?next={quote(here)}"
+            raise HTTPException(303, "sign in first", headers={"Location": login})
+        raise HTTPException(
+            401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (its Accept lists text/html), not a script for JSON."""
+    return "text/html" in request.headers.get("accept", "")
 
 
 _LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
