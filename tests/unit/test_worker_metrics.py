@@ -8,7 +8,7 @@ from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.decoding import decode_event
 from complaintflow.engine.core.outcome import Refusal, RefusalKind
 from complaintflow.engine.entrypoints.cli.serve import is_loopback
-from complaintflow.engine.entrypoints.http.app import bearer_matches
+from complaintflow.engine.entrypoints.http.auth import bearer_matches
 from complaintflow.engine.entrypoints.http.metrics import worker_families
 from complaintflow.engine.service.worker_metrics import MetricSample, WorkerMetrics
 from tests.support.builders import raw
