@@ -231,7 +231,12 @@ def create_app(
             raise HTTPException(404, f"complaint {abridged(complaint_id)} not found")
         return found
 
-    @app.get("/report", dependencies=guarded, responses=ERRORS)
+    @app.get(
+        "/report",
+        dependencies=guarded,
+        response_model=KpiReport,
+        responses={**ERRORS, 200: {"content": {"text/html": {}}}},
+    )
     async def kpi_report(request: Request, since: Bound = None, until: Bound = None) -> Any:
         """The KPI report for complaints received in [since, until); a browser gets the
         report page with a form for the period."""
