@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.state_store.database import READ_ONLY
@@ -89,32 +89,33 @@ def overview(
 
 
 def search(engine: Engine, text: str) -> list[Found]:
-    """Complaints whose id, customer id or order id is `text` (or, for the id, starts with
-    it), newest first."""
+    """Complaints whose id starts with `text`, or whose customer id or order id is `text`,
+    newest first. Three lookups, each on an index (the id's as a range, then checked as a
+    prefix: a linguistic collation may order other strings inside the range)."""
     c = complaints_t.c
-    query = (
-        select(
-            c.complaint_id,
-            c.state,
-            c.priority,
-            c.department,
-            c.customer_id,
-            c.order_id,
-            c.received_at,
-        )
-        .where(
-            or_(
-                c.complaint_id == text,
-                c.complaint_id.startswith(text, autoescape=True),
-                c.customer_id == text,
-                c.order_id == text,
-            )
-        )
-        .order_by(c.received_at.desc())
-        .limit(SEARCH_LIMIT)
+    columns = (
+        c.complaint_id,
+        c.state,
+        c.priority,
+        c.department,
+        c.customer_id,
+        c.order_id,
+        c.received_at,
     )
+    lookups = [
+        select(*columns).where(c.complaint_id >= text, c.complaint_id < text + "\U0010ffff"),
+        select(*columns).where(c.customer_id == text),
+        select(*columns).where(c.order_id == text),
+    ]
+    found: dict[str, Found] = {}
     with engine.connect().execution_options(**READ_ONLY) as connection:
-        return [Found(**row._mapping) for row in connection.execute(query)]
+        for query in lookups:
+            for row in connection.execute(query.limit(SEARCH_LIMIT)):
+                hit = Found(**row._mapping)
+                if hit.complaint_id.startswith(text) or text in (hit.customer_id, hit.order_id):
+                    found[hit.complaint_id] = hit
+    newest = sorted(found.values(), key=lambda f: (f.received_at, f.complaint_id), reverse=True)
+    return newest[:SEARCH_LIMIT]
 
 
 def live_deadlines(engine: Engine, complaint_id: str) -> dict[str, datetime | None]:

@@ -104,7 +104,10 @@ class ComplaintRow(Base):
     aggregate: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_complaints_customer_order", "customer_id", "order_id"),)
+    __table_args__ = (
+        Index("ix_complaints_customer_order", "customer_id", "order_id"),
+        Index("ix_complaints_order_id", "order_id"),  # the console's search by order
+    )
 
 
 class HistoryRow(Base):
