@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kafka import KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from complaintflow.engine.bootstrap import build_worker, kafka_consumer
 from complaintflow.engine.core.topics import Topics
@@ -35,27 +35,26 @@ def read_topic(
     until `enough(records)` holds; fail at the deadline. Read by the engine's own consumer,
     so a secured connection is read as the engine reads it."""
     done = enough or (lambda records: len(records) >= count)
-    consumer = kafka_consumer(KafkaConnection.of(bootstrap))
-    try:
-        wait_for(lambda: bool(consumer.partitions_for_topic(topic)), 30, f"metadata of {topic}")
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning()
-        records: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while not done(records):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{topic}: only {len(records)} records after {timeout} s")
-            for batch in consumer.poll(timeout_ms=200).values():
-                records.extend(batch)
-        return records
-    finally:
-        consumer.close(autocommit=False)
+    return _read(bootstrap, topic, timeout, lambda _consumer, _ends, records: done(records))
 
 
 def read_to_end(bootstrap: KafkaConnection | str, topic: str, timeout: float = 60) -> list[Any]:
     """Every record a topic holds now (all partitions, up to their end offsets when asked):
     for counting what was published, where `read_topic(count=...)` stops at a minimum."""
+
+    def at_end(consumer: KafkaConsumer, ends: dict[Any, int], _records: list[Any]) -> bool:
+        return all(consumer.position(tp) >= end for tp, end in ends.items())
+
+    return _read(bootstrap, topic, timeout, at_end)
+
+
+def _read(
+    bootstrap: KafkaConnection | str,
+    topic: str,
+    timeout: float,
+    done: Callable[[KafkaConsumer, dict[Any, int], list[Any]], bool],
+) -> list[Any]:
+    """From the start of every partition until `done(consumer, end offsets, records)`."""
     consumer = kafka_consumer(KafkaConnection.of(bootstrap))
     try:
         wait_for(lambda: bool(consumer.partitions_for_topic(topic)), 30, f"metadata of {topic}")
@@ -65,7 +64,7 @@ def read_to_end(bootstrap: KafkaConnection | str, topic: str, timeout: float = 6
         ends = consumer.end_offsets(partitions)
         records: list[Any] = []
         deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
+        while not done(consumer, ends, records):
             if time.monotonic() > deadline:
                 raise AssertionError(f"{topic}: only {len(records)} records after {timeout} s")
             for batch in consumer.poll(timeout_ms=200).values():
