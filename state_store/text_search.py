@@ -6,9 +6,10 @@ that other descriptions share are OR-ed into a MATCH, ranked by bm25; their simi
 the query is computed on these few rows: shared trigrams over all trigrams (Jaccard) of the
 case-folded, NFKC-normalised three-character windows, spaces and punctuation included.
 
-PostgreSQL: pg_trgm's `%` finds candidates through the GIN index and its `similarity`
-scores them: the same idea on word-padded trigrams of letters and digits, which needs a
-database whose LC_CTYPE is a UTF-8 locale for Chinese letters to count.
+PostgreSQL: the nearest descriptions by pg_trgm's trigram distance, walked in distance
+order on a GiST index, scored by its `similarity`: the same idea on word-padded trigrams of
+letters and digits, which needs a database whose LC_CTYPE is a UTF-8 locale for Chinese
+letters to count. (Its GIN index serves `%` and LIKE lookups.)
 """
 
 import time
@@ -99,26 +100,24 @@ def sqlite_candidates(
 
 
 def postgresql_candidates(connection: Connection, description: str, exclude: str) -> list[Any]:
-    connection.execute(
-        text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
-        {"t": str(MIN_SCORE)},
-    )
+    """The nearest descriptions first, by pg_trgm's trigram distance (`<->`, a walk of the
+    GiST index in distance order: no need to read every description that shares a few
+    trigrams with this one), scored by `similarity` (1 - distance)."""
     score = func.similarity(complaint_text.c.description, description)
-    matches = (
+    nearest = (
         select(
             complaint_text.c.complaint_id,
             complaint_text.c.category,
             complaint_text.c.description,
             score.label("score"),
         )
-        .where(complaint_text.c.description.op("%")(description))
         .where(complaint_text.c.complaint_id != exclude)
-        .order_by(score.desc())
+        .order_by(complaint_text.c.description.op("<->")(description))
         .limit(CANDIDATES * 4)
         .subquery()
     )
-    query = _resolved(matches, matches.c.score.desc())
-    return [dict(row) for row in connection.execute(query).mappings()]
+    query = _resolved(nearest, nearest.c.score.desc())
+    return [dict(row) for row in connection.execute(query).mappings() if row["score"] >= MIN_SCORE]
 
 
 @contextmanager

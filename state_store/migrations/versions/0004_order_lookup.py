@@ -1,5 +1,7 @@
 """An index on complaints.order_id, for the console's search by order id (customer ids are
-the first column of ix_complaints_customer_order already).
+the first column of ix_complaints_customer_order already); and on PostgreSQL a GiST trigram
+index on complaint_text, whose nearest-first scan (`<->`) finds similar cases without
+reading every description that shares a few trigrams.
 
 Revision ID: 0004
 Revises: 0003
@@ -16,7 +18,14 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_complaints_order_id", "complaints", ["order_id"])
+    if op.get_bind().dialect.name != "sqlite":
+        op.execute(
+            "CREATE INDEX ix_complaint_text_trgm_gist ON complaint_text "
+            "USING gist (description gist_trgm_ops)"
+        )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP INDEX ix_complaint_text_trgm_gist")
     op.drop_index("ix_complaints_order_id", table_name="complaints")
