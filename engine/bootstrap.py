@@ -35,14 +35,18 @@ from complaintflow.engine.service.database_outage import DatabaseOutage
 from complaintflow.engine.service.processing import BatchProcessor
 from complaintflow.engine.service.trend_watch import HANDLED_STATES, TrendWatch, thresholds_from
 from complaintflow.engine.service.worker import Job, Worker
-from complaintflow.engine.service.worker_metrics import MeasuredProcessor, WorkerMetrics
+from complaintflow.engine.service.worker_metrics import (
+    MeasuredProcessor,
+    MetricSample,
+    WorkerMetrics,
+)
 from complaintflow.engine.settings import KafkaConnection, Settings
 from complaintflow.producers.kafka_publisher import KafkaPublisher
 from complaintflow.producers.outbox_relay import OutboxRelay
 from complaintflow.producers.publisher import ComplaintPublisher
 from complaintflow.producers.timer_sweeper import TimerSweeper
 from complaintflow.state_store.database import is_sqlite, open_engine, redacted, store_errors
-from complaintflow.state_store.metrics_store import SqlAlchemyWorkerMetrics
+from complaintflow.state_store.metrics_store import STOPPED, SqlAlchemyWorkerMetrics
 from complaintflow.state_store.outbox_store import SqlAlchemyOutbox
 from complaintflow.state_store.schema import require_head
 from complaintflow.state_store.single_writer import sqlite_single_writer
@@ -208,10 +212,11 @@ def build_worker(
         consuming = threading.Event()
         loop = _inbound_loop(wiring, metrics, outage, stop, consuming)
         worker_id = _worker_id()
-        save_metrics = outage.job(
-            partial(_save_worker_metrics, SqlAlchemyWorkerMetrics(engine), worker_id, metrics)
+        saved = SqlAlchemyWorkerMetrics(engine)
+        save_metrics = outage.job(partial(_save_worker_metrics, saved, worker_id, metrics))
+        resources.callback(
+            outage.job(partial(_save_worker_metrics, saved, worker_id, metrics, stopped=True))
         )
-        resources.callback(save_metrics)
         jobs: dict[str, Job] = {
             "timer-sweeper": (outage.job(_timer_sweeper(wiring).sweep), sweep_every_s),
             "trend-alerts": (
@@ -318,9 +323,12 @@ def _worker_id() -> str:
 
 
 def _save_worker_metrics(
-    saved: SqlAlchemyWorkerMetrics, worker_id: str, metrics: WorkerMetrics
+    saved: SqlAlchemyWorkerMetrics, worker_id: str, metrics: WorkerMetrics, stopped: bool = False
 ) -> None:
     """Save this worker's figures for `complaintflow serve`; a database outage only delays
     them (the job rides it). They age by wall-clock time, whatever the business clock says
-    (a drill worker dated 2025 and a live one must not prune each other's rows as stale)."""
-    saved.save(worker_id, metrics.samples(), SystemClock().now())
+    (a drill worker dated 2025 and a live one must not prune each other's rows as stale).
+    The last save of a clean stop says so, so that a stopped worker is not taken for a
+    silent one."""
+    samples = [*metrics.samples(), *([MetricSample(STOPPED, (), 1)] if stopped else [])]
+    saved.save(worker_id, samples, SystemClock().now())

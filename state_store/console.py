@@ -11,8 +11,14 @@ from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.state_store.database import READ_ONLY
-from complaintflow.state_store.summary import summarize
-from complaintflow.state_store.tables import aliases_t, complaints_t, history_t, inbox_t, timers_t
+from complaintflow.state_store.tables import (
+    aliases_t,
+    complaints_t,
+    history_t,
+    inbox_t,
+    outbox_t,
+    timers_t,
+)
 
 SOON_LIMIT = 25
 SEARCH_LIMIT = 50
@@ -61,20 +67,24 @@ class Found:
 def overview(
     engine: Engine, closed: Collection[str], now: datetime, soon_until: datetime, day: datetime
 ) -> Overview:
-    """Open complaints are those not in `closed` states; "soon" is a breach timer due in
-    [now, soon_until); "today" starts at `day` (midnight of the business calendar)."""
+    """Open complaints are those not in `closed` states; "soon" is a breach timer due
+    before `soon_until`, overdue ones (not fired yet: a sweeper behind) first; "today"
+    starts at `day` (midnight of the business calendar)."""
     c = complaints_t.c
     is_open = c.state.not_in(list(closed))
     with engine.connect().execution_options(**READ_ONLY) as connection:
         by_state = _counts(connection, c.state, is_open)
         by_department = _counts(connection, c.department, is_open)
         oldest = _oldest(connection, is_open)
-        due = _due_soon(connection, is_open, now, soon_until)
+        due = _due_soon(connection, is_open, soon_until)
         today = _history_today(connection, day)
         dead = connection.scalar(
             select(func.count())
             .select_from(inbox_t)
-            .where(inbox_t.c.outcome == "refused", inbox_t.c.processed_at >= day)
+            .where(inbox_t.c.processed_at >= day, inbox_t.c.outcome == "refused")
+        )
+        backlog = connection.scalar(
+            select(func.count()).select_from(outbox_t).where(outbox_t.c.sent_at.is_(None))
         )
     return Overview(
         open_by_state=by_state,
@@ -84,7 +94,7 @@ def overview(
         breaches_today=today.get("sla.breached", 0),
         escalations_today=today.get("complaint.escalated", 0),
         dead_letters_today=dead or 0,
-        outbox_backlog=summarize(engine).outbox_backlog,
+        outbox_backlog=backlog or 0,
     )
 
 
@@ -178,14 +188,12 @@ def _oldest(connection: Connection, is_open: ColumnElement[bool]) -> list[Oldest
     return [Oldest(**row._mapping) for row in rows]
 
 
-def _due_soon(
-    connection: Connection, is_open: ColumnElement[bool], now: datetime, until: datetime
-) -> list[Due]:
+def _due_soon(connection: Connection, is_open: ColumnElement[bool], until: datetime) -> list[Due]:
     t, c = timers_t.c, complaints_t.c
     rows = connection.execute(
         select(t.complaint_id, t.key, t.due_at, c.priority, c.department)
         .join(complaints_t, c.complaint_id == t.complaint_id)
-        .where(t.key.endswith(".breach"), t.due_at >= now, t.due_at < until, is_open)
+        .where(t.key.endswith(".breach"), t.due_at < until, is_open)
         .order_by(t.due_at, t.complaint_id)
         .limit(SOON_LIMIT)
     )

@@ -24,6 +24,7 @@ from complaintflow.state_store.tables import history_t, timers_t
 
 worker_metrics_t = cast(Table, WorkerMetricRow.__table__)
 STALE_AFTER = timedelta(days=1)
+STOPPED = "stopped"  # the sample a worker's last save carries when it stopped cleanly
 
 
 class SqlAlchemyWorkerMetrics:
@@ -54,12 +55,16 @@ class SqlAlchemyWorkerMetrics:
                 )
 
     def saved_at(self) -> dict[str, datetime]:
-        """When each worker last saved its figures (every few seconds while it runs)."""
+        """When each running worker last saved its figures (every few seconds while it runs;
+        a worker that stopped cleanly is left out)."""
+        w = worker_metrics_t.c
+        stopped = select(w.worker_id).where(w.name == STOPPED)
         with self.engine.connect().execution_options(**READ_ONLY) as c:
             rows = c.execute(
-                select(worker_metrics_t.c.worker_id, func.max(worker_metrics_t.c.updated_at))
-                .group_by(worker_metrics_t.c.worker_id)
-                .order_by(worker_metrics_t.c.worker_id)
+                select(w.worker_id, func.max(w.updated_at))
+                .where(w.worker_id.not_in(stopped))
+                .group_by(w.worker_id)
+                .order_by(w.worker_id)
             )
             return {worker_id: at for worker_id, at in rows}
 

@@ -133,7 +133,7 @@ class InboxRow(Base):
     message_key: Mapped[str] = mapped_column(String(120), primary_key=True)
     complaint_id: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))
-    processed_at: Mapped[datetime]
+    processed_at: Mapped[datetime] = mapped_column(index=True)  # the console's "today"
 
 
 class OutboxRow(Base):

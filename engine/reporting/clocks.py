@@ -32,15 +32,15 @@ class Clock:
         return "warned" if self.warned_at is not None else "running"
 
 
-Entry = tuple[str, datetime, Mapping[str, Any]]  # (type, occurred_at, payload)
+Entry = tuple[str, datetime, Mapping[str, Any], str]  # (type, occurred_at, payload, state)
 
 
 def clocks(entries: Iterable[Entry], live_due: Mapping[str, datetime | None]) -> list[Clock]:
     """The clocks of a complaint's history in order of arming; `live_due` gives the due time
     of each deadline still running (by its key in the aggregate)."""
     built = _Clocks()
-    for type_, at, payload in entries:
-        built.take(type_, at, payload)
+    for type_, at, payload, state in entries:
+        built.take(type_, at, payload, state)
     for clock in built.all:
         if clock.end is None and clock.due is None:
             clock.due = live_due.get(clock.name)
@@ -64,21 +64,26 @@ class _Clocks:
             clock.end = at
             self._resume(clock, at)
 
-    def take(self, type_: str, at: datetime, payload: Mapping[str, Any]) -> None:
+    def take(self, type_: str, at: datetime, payload: Mapping[str, Any], state: str) -> None:
+        """`state`: the complaint's state once the entry was applied (a revisit that
+        reopens it leaves it in "responded")."""
         match type_:
             case "complaint.received":
                 self.arm("first_response", at)
                 self.arm("handling", at)
             case "complaint.reopened":
+                self.close("revisit", at)
                 self.arm("handling", at)
             case "agent.responded":
                 self.close("first_response", at)
             case "evidence.requested":
                 self.arm("evidence", at)
                 if payload.get("requested_from") == "customer":
-                    for name in PAUSING:
-                        if name in self.open:
-                            self.open[name].pauses.append((at, None))
+                    self._pause(at)
+            case "department.replied" if payload.get("outcome") == "needs_evidence":
+                self.close(f"collaboration.{payload.get('department')}", at)
+                self.arm("evidence", at)
+                self._pause(at)
             case "evidence.submitted":
                 self.close("evidence", at)
                 for name in PAUSING:
@@ -95,6 +100,8 @@ class _Clocks:
                 self.arm("revisit", at)
             case "customer.revisited" if payload.get("reached"):
                 self.close("revisit", at)
+                if state == "responded":  # an unhappy customer reopened it
+                    self.arm("handling", at)
             case "complaint.archived":
                 for name in list(self.open):
                     self.close(name, at)
@@ -113,6 +120,12 @@ class _Clocks:
             clock.warned_at = at
         else:
             clock.breached_at = at
+
+    def _pause(self, at: datetime) -> None:
+        for name in PAUSING:
+            clock = self.open.get(name)
+            if clock is not None and not (clock.pauses and clock.pauses[-1][1] is None):
+                clock.pauses.append((at, None))
 
     @staticmethod
     def _resume(clock: Clock, at: datetime) -> None:

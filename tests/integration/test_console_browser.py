@@ -163,6 +163,10 @@ def test_the_console_in_a_browser(store_url: str, tmp_path: Path) -> None:
             page.goto(f"{base}/search?q=nobody-like-this")
             assert page.locator("#nothing").count() == 1
 
+            # The API's page is drawn here too, from the OpenAPI (no CDN script)
+            page.goto(f"{base}/docs")
+            assert page.locator("section.operation").count() >= 5
+
             # The report page draws its charts
             page.goto(f"{base}/report")
             assert page.locator("svg.chart#chart-volume rect.bar").count() > 0

@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 
 from complaintflow.engine.service.worker_metrics import MetricSample
 from complaintflow.state_store.database import open_engine
-from complaintflow.state_store.metrics_store import STALE_AFTER, SqlAlchemyWorkerMetrics
+from complaintflow.state_store.metrics_store import STALE_AFTER, STOPPED, SqlAlchemyWorkerMetrics
 from complaintflow.state_store.models import Base, described_by_models
 from tests.support.builders import MONDAY_9
 
@@ -35,4 +35,17 @@ def test_a_worker_replaces_its_figures_and_stale_workers_fade(database_url: str)
     assert saved.read() == {
         "w1": [MetricSample("events_applied", (), 3), MetricSample("refused", refused, 1)]
     }
+    saved.engine.dispose()
+
+
+def test_a_worker_that_stopped_cleanly_is_not_a_silent_one(database_url: str) -> None:
+    saved = SqlAlchemyWorkerMetrics(open_engine(database_url))
+    saved.save("running", [MetricSample("events_applied", (), 1)], MONDAY_9)
+    saved.save(
+        "stopped",
+        [MetricSample("events_applied", (), 5), MetricSample(STOPPED, (), 1)],
+        MONDAY_9,
+    )
+    assert set(saved.saved_at()) == {"running"}
+    assert {w for w in saved.read()} == {"running", "stopped"}  # its figures stay a day
     saved.engine.dispose()

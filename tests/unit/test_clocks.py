@@ -11,8 +11,8 @@ T = datetime(2025, 7, 14, 1, 0, tzinfo=UTC)
 M = timedelta(minutes=1)
 
 
-def entry(type_: str, minutes: int, **payload: Any) -> tuple[str, datetime, dict[str, Any]]:
-    return (type_, T + minutes * M, payload)
+def entry(type_: str, minutes: int, **payload: Any) -> tuple[str, datetime, dict[str, Any], str]:
+    return (type_, T + minutes * M, payload, "")
 
 
 HISTORY = [
@@ -68,3 +68,24 @@ def test_the_svg_draws_a_bar_per_clock_with_pauses_and_breach_ticks() -> None:
 
 def test_no_clock_is_said_in_words() -> None:
     assert "No SLA clock" in clocks_svg([], T, UTC)
+
+
+def test_a_department_wanting_evidence_pauses_the_clocks_and_a_reopen_restarts_handling() -> None:
+    history = [
+        entry("complaint.received", 0),
+        entry("agent.responded", 2),
+        entry("assignment.created", 10, department="tech", due_at=(T + 130 * M).isoformat()),
+        entry("department.replied", 40, department="tech", outcome="needs_evidence"),
+        entry("evidence.requested", 45, requested_from="customer"),  # already paused: one pause
+        entry("evidence.submitted", 60),
+        entry("complaint.resolved", 120),
+    ]
+    reopened = ("customer.revisited", T + 300 * M, {"reached": True, "csat": 1}, "responded")
+    built = by_name(clocks([*history, reopened], {}))
+    assert built["handling"].pauses == []  # the handling clock armed again at the reopen
+    first_handling = next(c for c in clocks([*history, reopened], {}) if c.name == "handling")
+    assert first_handling.pauses == [(T + 40 * M, T + 60 * M)]
+    assert (first_handling.end, first_handling.status) == (T + 120 * M, "met")
+    assert built["handling"].start == T + 300 * M
+    assert built["revisit"].status == "met"
+    assert built["collaboration.tech"].end == T + 40 * M

@@ -22,7 +22,6 @@ from alembic.runtime.migration import MigrationContext
 from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
@@ -193,12 +192,13 @@ def create_app(
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    @app.get("/docs", dependencies=guarded, include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="complaintflow API")
-
     add_login(app, guard)
     console = Console(engine, workflow, clock, lag)
+
+    @app.get("/docs", dependencies=guarded, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return console.api_page(app.openapi())
+
     add_pages(app, console, guard, reading)
 
     @app.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}})

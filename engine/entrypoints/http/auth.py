@@ -1,10 +1,11 @@
 """Who may read `complaintflow serve`: with a token configured, a request carries it as a
 bearer token (scripts, Prometheus) or holds the session cookie a browser got by giving the
-token once at /login. The cookie is HttpOnly and SameSite=Strict and holds a value derived
-from the token, never the token itself."""
+token once at /login. The cookie is HttpOnly and SameSite=Lax, Secure unless on loopback,
+and holds a value derived from the token, never the token itself."""
 
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from html import escape
 from typing import Annotated
@@ -14,6 +15,11 @@ from fastapi import Cookie, FastAPI, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 SESSION_COOKIE = "complaintflow_session"
+# what a page may load: nothing from another host, no script at all
+PAGE_POLICY = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
+    "data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
 MAX_LOGIN_BYTES = 4096
 
 
@@ -74,6 +80,15 @@ max-width:24em}}input{{font:inherit;width:100%;margin:.4em 0;padding:.3em}}
 <input type="submit" value="Sign in"></form></body></html>"""
 
 
+def _loopback(host: str | None) -> bool:
+    if host in (None, "localhost"):
+        return host is not None
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _safe_next(target: str) -> str:
     """Only a path on this service: never another host (an open redirect)."""
     return target if target.startswith("/") and not target.startswith("//") else "/"
@@ -82,7 +97,7 @@ def _safe_next(target: str) -> str:
 def _login_page(next_path: str, message: str = "", status: int = 200) -> HTMLResponse:
     shown = f'<p class="error">{escape(message)}</p>' if message else ""
     page = _LOGIN_PAGE.format(message=shown, next=escape(_safe_next(next_path)))
-    return HTMLResponse(page, status_code=status)
+    return HTMLResponse(page, status_code=status, headers=PAGE_POLICY)
 
 
 def add_login(app: FastAPI, guard: TokenGuard) -> None:
@@ -96,9 +111,14 @@ def add_login(app: FastAPI, guard: TokenGuard) -> None:
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_LOGIN_BYTES:
+        declared = request.headers.get("content-length", "")
+        if not declared.isdigit() or int(declared) > MAX_LOGIN_BYTES:
             return _login_page("/", "that is not a token", 413)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_LOGIN_BYTES:
+                return _login_page("/", "that is not a token", 413)
         form = parse_qs(body.decode("utf-8", "replace"))
         given, next_path = form.get("token", [""])[0], form.get("next", ["/"])[0]
         if guard.token is None:
@@ -110,7 +130,10 @@ def add_login(app: FastAPI, guard: TokenGuard) -> None:
             SESSION_COOKIE,
             session_value(guard.token),
             httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
+            # Lax: a link from mail or chat to a complaint page keeps the session; every
+            # guarded route is a read-only GET, so nothing can be done on the user's behalf
+            samesite="lax",
+            # over plain HTTP only on this machine (a proxy that ends TLS may not say https)
+            secure=request.url.scheme == "https" or not _loopback(request.url.hostname),
         )
         return response

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from complaintflow.consumers.consumer_lag import ConsumerLag
 from complaintflow.engine.core.events import COMPLAINT_ID_PATTERN
 from complaintflow.engine.core.workflow import Workflow
-from complaintflow.engine.entrypoints.http.auth import TokenGuard
+from complaintflow.engine.entrypoints.http.auth import PAGE_POLICY, TokenGuard
 from complaintflow.engine.errors import BrokerUnavailable
 from complaintflow.engine.ports import Clock
 from complaintflow.engine.reporting.clocks import clocks
@@ -61,7 +61,7 @@ class Console:
         html = templates.get_template(name).render(
             title=title, report_css=CSS, at=self.at, tz=self.tz, **values
         )
-        return HTMLResponse(html, status_code=status)
+        return HTMLResponse(html, status_code=status, headers=PAGE_POLICY)
 
     def overview_page(self) -> HTMLResponse:
         now = self.clock.now()
@@ -88,7 +88,7 @@ class Console:
             return self.page(
                 "not_found.html", "Not found", 404, message=f"No complaint {complaint_id[:64]}."
             )
-        entries = [(h.type, h.occurred_at, h.payload) for h in view.history]
+        entries = [(h.type, h.occurred_at, h.payload, h.state) for h in view.history]
         graded = [h.payload for h in view.history if h.type == "complaint.graded"]
         found = similar_of(self.engine, view.complaint_id, 5)
         drawn = clocks(entries, live_deadlines(self.engine, view.complaint_id))
@@ -128,6 +128,11 @@ class Console:
             error=error,
         )
 
+    def api_page(self, api: dict[str, Any]) -> HTMLResponse:
+        """/docs: the OpenAPI description read by people, drawn here rather than by a
+        script from a CDN (which would run with the session on this origin)."""
+        return self.page("docs.html", "API", api=api, type_of=_type_of)
+
     def _lag(self) -> int | None:
         if self.lag is None:
             return None
@@ -137,8 +142,21 @@ class Console:
             return None
 
 
+def _type_of(schema: dict[str, Any]) -> str:
+    """A JSON schema in a few words: its model's name, its type, or the types it may be."""
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
+    if "anyOf" in schema:
+        return " or ".join(_type_of(s) for s in schema["anyOf"])
+    if schema.get("type") == "array":
+        return f"list of {_type_of(schema.get('items', {}))}"
+    return str(schema.get("type", "any"))
+
+
 def _left(remaining: timedelta) -> str:
-    minutes = max(0, int(remaining.total_seconds() // 60))
+    if remaining < timedelta(0):
+        return "overdue"
+    minutes = int(remaining.total_seconds() // 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 

@@ -1,5 +1,6 @@
-"""An index on complaints.order_id, for the console's search by order id (customer ids are
-the first column of ix_complaints_customer_order already); and on PostgreSQL a GiST trigram
+"""Indexes for the ops console: complaints.order_id for its search by order id (customer
+ids are the first column of ix_complaints_customer_order already), inbox.processed_at for
+its dead letters today; and on PostgreSQL a GiST trigram
 index on complaint_text, whose nearest-first scan (`<->`) finds similar cases without
 reading every description that shares a few trigrams.
 
@@ -18,6 +19,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_complaints_order_id", "complaints", ["order_id"])
+    op.create_index("ix_inbox_processed_at", "inbox", ["processed_at"])
     if op.get_bind().dialect.name != "sqlite":
         op.execute(
             "CREATE INDEX ix_complaint_text_trgm_gist ON complaint_text "
@@ -28,4 +30,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         op.execute("DROP INDEX ix_complaint_text_trgm_gist")
+    op.drop_index("ix_inbox_processed_at", table_name="inbox")
     op.drop_index("ix_complaints_order_id", table_name="complaints")
