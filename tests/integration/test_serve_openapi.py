@@ -109,7 +109,7 @@ def test_docs_and_the_schema_need_the_token_and_a_browser_gives_it_once(store_ur
         # token), goes on to /docs, and reads with it
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/docs"
         cookie = signed_in.headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and TOKEN not in cookie
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and TOKEN not in cookie
         docs = client.get("/docs")
         assert docs.status_code == 200 and "GET /report" in docs.text
         assert "default-src 'none'" in docs.headers["content-security-policy"]

@@ -1,6 +1,6 @@
 """Who may read `complaintflow serve`: with a token configured, a request carries it as a
 bearer token (scripts, Prometheus) or holds the session cookie a browser got by giving the
-token once at /login. The cookie is HttpOnly and SameSite=Lax, Secure unless on loopback,
+token once at /login. The cookie is HttpOnly and SameSite=Strict, Secure unless on loopback,
 and holds a value derived from the token, never the token itself."""
 
 import hashlib
@@ -130,9 +130,9 @@ def add_login(app: FastAPI, guard: TokenGuard) -> None:
             SESSION_COOKIE,
             session_value(guard.token),
             httponly=True,
-            # Lax: a link from mail or chat to a complaint page keeps the session; every
-            # guarded route is a read-only GET, so nothing can be done on the user's behalf
-            samesite="lax",
+            # Strict, as the console asks: a link from another site (mail, chat) to a page
+            # arrives without the session and goes through /login once
+            samesite="strict",
             # over plain HTTP only on this machine (a proxy that ends TLS may not say https)
             secure=request.url.scheme == "https" or not _loopback(request.url.hostname),
         )
