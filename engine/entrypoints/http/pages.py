@@ -8,7 +8,7 @@ browser without the session cookie to /login and back).
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -50,8 +50,9 @@ class Console:
     clock: Clock
     lag: ConsumerLag | None
 
-    @property
+    @cached_property
     def tz(self) -> ZoneInfo:
+        """The business calendar's zone, read once: `at` formats every time cell with it."""
         return report_request(self.workflow).timezone
 
     def at(self, moment: datetime | None) -> str:
