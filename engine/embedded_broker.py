@@ -105,7 +105,7 @@ def embedded_broker(topics: Topics, log_path: Path | None = None) -> Iterator[Ka
     """Start Tansu, create the topics, yield the bootstrap address; stop it on any exit."""
     port = free_port()
     process = start_tansu(port, log_path)
-    connection = KafkaConnection(bootstrap_servers=f"127.0.0.1:{port}")
+    connection = KafkaConnection(bootstrap_servers=f"127.0.0.1:{port}", fetch_max_wait_ms=10)
     try:
         wait_until_ready(connection, process)
         create_topics(connection, topics)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from kafka import KafkaConsumer
 from kafka.errors import (
     KafkaConnectionError,
     KafkaError,
@@ -60,6 +61,8 @@ def open_client(
             raise unavailable(connection, finding)
         else:
             log.debug("Kafka at %s: %s", connection.bootstrap_servers, finding.reason)
+    if factory is KafkaConsumer:
+        options.setdefault("fetch_max_wait_ms", connection.fetch_max_wait_ms)
     try:
         return factory(**connection.client_options(), **options)
     except KafkaError as exc:

@@ -26,6 +26,11 @@ class KafkaConnection(BaseModel, frozen=True):
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     ssl_check_hostname: bool = True
+    fetch_max_wait_ms: int = 500
+    """How long the broker may hold a consumer's fetch when nothing is there. Apache Kafka
+    answers as soon as a record arrives, so its default costs no latency; Tansu answers only
+    when the wait is over, so on Tansu this is added to every event's way through a quiet
+    worker (p50 132 ms at 500, 4.7 ms at 10), and the embedded broker uses 10."""
 
     @classmethod
     def of(cls, where: "KafkaConnection | str") -> "KafkaConnection":
@@ -67,6 +72,12 @@ class Settings(BaseSettings):
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
     kafka_ssl_check_hostname: bool = True
+    kafka_fetch_max_wait: Duration = Field(
+        default=timedelta(milliseconds=500),
+        ge=timedelta(0),
+        le=timedelta(seconds=5),
+        description="longest a broker holds an empty fetch (Tansu: 10ms for low latency)",
+    )
     database_url: str = Field(default="sqlite:///complaintflow.db")
     topic_prefix: str = Field(default="complaints", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     workflow: Path | None = None
@@ -138,4 +149,5 @@ class Settings(BaseSettings):
             ssl_certfile=self.kafka_ssl_certfile,
             ssl_keyfile=self.kafka_ssl_keyfile,
             ssl_check_hostname=self.kafka_ssl_check_hostname,
+            fetch_max_wait_ms=int(self.kafka_fetch_max_wait.total_seconds() * 1000),
         )

