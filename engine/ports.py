@@ -71,8 +71,10 @@ class Outbox(Protocol):
 
     def mark_sent(self, ids: Collection[int], at: datetime) -> None: ...
 
-    def purge_sent(self, older_than: datetime) -> int:
-        """Delete rows sent before `older_than`; return how many."""
+    def purge_sent(self, partitions: Collection[int], older_than: datetime, limit: int) -> int:
+        """Of the `limit` oldest rows of these partitions, delete those sent before
+        `older_than`; return how many. Looking at a bounded head keeps each call short
+        however large the table is."""
         ...
 
 

@@ -34,8 +34,20 @@ class SqlAlchemyOutbox:
                     update(outbox_t).where(outbox_t.c.id.in_(chunk)).values(sent_at=at)
                 )
 
-    def purge_sent(self, older_than: datetime) -> int:
-        """Sent rows are kept a while for inspection, then deleted (history keeps the facts)."""
+    def purge_sent(self, partitions: Collection[int], older_than: datetime, limit: int) -> int:
+        """Sent rows are kept a while for inspection, then deleted (history keeps the facts).
+        The head is read on the primary key: `sent_at` has no index (it would cost every
+        mark_sent), and a filter on it would scan the whole table when nothing is old yet."""
+        if not partitions:
+            return 0
         with self.engine.begin() as connection:
-            result = connection.execute(delete(outbox_t).where(outbox_t.c.sent_at < older_than))
-            return result.rowcount
+            head = connection.execute(
+                select(outbox_t.c.id, outbox_t.c.sent_at)
+                .where(outbox_t.c.partition.in_(list(partitions)))
+                .order_by(outbox_t.c.id)
+                .limit(limit)
+            )
+            old = [r.id for r in head if r.sent_at is not None and r.sent_at < older_than]
+            for chunk in chunks(old):
+                connection.execute(delete(outbox_t).where(outbox_t.c.id.in_(chunk)))
+            return len(old)

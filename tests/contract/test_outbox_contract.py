@@ -73,9 +73,22 @@ def test_sent_rows_are_purged_once_older_than_the_cutoff_and_unsent_ones_never(
     backend.outbox.mark_sent([early[0]], MONDAY_9)
     backend.outbox.mark_sent([late[0]], MONDAY_9 + timedelta(hours=1))
     # When rows sent before 09:30 are purged
-    purged = backend.outbox.purge_sent(MONDAY_9 + timedelta(minutes=30))
+    purged = backend.outbox.purge_sent({0}, MONDAY_9 + timedelta(minutes=30), 100)
     # Then only the early one went, and the unsent one still waits
     assert purged == 1
     assert values(backend, {0}) == [b"unsent"]
-    assert backend.outbox.purge_sent(MONDAY_9 + timedelta(hours=2)) == 1
+    assert backend.outbox.purge_sent({0}, MONDAY_9 + timedelta(hours=2), 100) == 1
     assert values(backend, {0}) == [b"unsent"]
+
+
+def test_a_purge_looks_only_at_the_oldest_rows_of_its_partitions(backend: Backend) -> None:
+    # Given three old sent rows of partition 0 and one of partition 1
+    written(backend.store, message(0, "a0"), message(1, "b0"), message(0, "a1"), message(0, "a2"))
+    backend.outbox.mark_sent([row[0] for row in backend.outbox.unsent({0, 1}, 100)], MONDAY_9)
+    later = MONDAY_9 + timedelta(hours=2)
+    # When partition 0's two oldest rows are looked at, Then those two go, and partition 1's
+    # row is another worker's to purge
+    assert backend.outbox.purge_sent({0}, later, 2) == 2
+    assert backend.outbox.purge_sent({0}, later, 2) == 1
+    assert backend.outbox.purge_sent({0}, later, 2) == 0
+    assert backend.outbox.purge_sent({1}, later, 2) == 1

@@ -257,9 +257,10 @@ class FakeOutbox:
             if i in outbox:
                 outbox[i] = replace(outbox[i], sent_at=at)
 
-    def purge_sent(self, older_than: datetime) -> int:
+    def purge_sent(self, partitions: Collection[int], older_than: datetime, limit: int) -> int:
         outbox = self._store.tables.outbox
-        old = [i for i, r in outbox.items() if r.sent_at is not None and r.sent_at < older_than]
+        head = sorted(i for i, r in outbox.items() if r.partition in partitions)[:limit]
+        old = [i for i in head if (at := outbox[i].sent_at) is not None and at < older_than]
         for i in old:
             del outbox[i]
         return len(old)
