@@ -31,6 +31,7 @@ from complaintflow.engine.errors import BrokerUnavailable
 from complaintflow.engine.kafka_clients import open_client
 from complaintflow.engine.ports import SendFailure
 from complaintflow.engine.settings import KafkaConnection
+from complaintflow.producers.key_partitioner import KeyCachedPartitioner
 from complaintflow.producers.send_errors import describe, is_permanent, unusable
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def producer_for(connection: KafkaConnection, **overrides: object) -> KafkaProdu
         # every live node holds an acks=all request, so with the default 30 s cap it learnt
         # of new leaders 12 s after they were elected (tests/faults/test_failover.py)
         "reconnect_backoff_max_ms": 1_000,
+        "partitioner": KeyCachedPartitioner(),
     }
     return open_client(KafkaProducer, connection, **(options | overrides))
 
