@@ -178,7 +178,7 @@ def build_worker(
     connection: KafkaConnection,
     stop: threading.Event,
     clock: Clock | None = None,
-    sweep_every_s: float = 1.0,
+    sweep_every_s: float | None = None,
     metrics_every_s: float = 5.0,
 ) -> Worker:
     """Consumer loop, outbox relay, timer sweeper, trend watch and metrics, wired to one
@@ -218,7 +218,10 @@ def build_worker(
             outage.job(partial(_save_worker_metrics, saved, worker_id, metrics, stopped=True))
         )
         jobs: dict[str, Job] = {
-            "timer-sweeper": (outage.job(_timer_sweeper(wiring).sweep), sweep_every_s),
+            "timer-sweeper": (
+                outage.job(_timer_sweeper(wiring).sweep),
+                sweep_every_s or settings.timer_sweep_every.total_seconds(),
+            ),
             "trend-alerts": (
                 outage.job(_trend_watch(wiring).check),
                 settings.trend_check_every.total_seconds(),

@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         ge=timedelta(0),
         description="how long a stopping worker keeps publishing its outbox",
     )
+    timer_sweep_every: Duration = Field(
+        default=timedelta(milliseconds=250),
+        gt=timedelta(0),
+        le=timedelta(minutes=1),
+        description="how often each worker looks for due timers (wall-clock time)",
+    )
     sqlite_busy_timeout: Duration = Field(
         default=timedelta(seconds=5),
         gt=timedelta(0),

@@ -1,4 +1,5 @@
-"""Human-written durations ("90s", "30m", "4h", "2d", "1h30m") for workflow files."""
+"""Human-written durations ("90s", "30m", "4h", "2d", "1h30m", "250ms") for workflow files and
+settings."""
 
 import re
 from datetime import timedelta
@@ -6,9 +7,9 @@ from typing import Annotated
 
 from pydantic import BeforeValidator
 
-_PART = re.compile(r"(\d+)([dhms])")
-_WHOLE = re.compile(r"^(?:\d+[dhms])+$")
-_UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+_PART = re.compile(r"(\d+)(ms|[dhms])")
+_WHOLE = re.compile(r"^(?:\d+(?:ms|[dhms]))+$")
+_UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1_000, "ms": 1}
 
 
 def parse_duration(value: object) -> timedelta:
@@ -16,9 +17,11 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, str) and _WHOLE.match(value.strip()):
-        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(value))
-        return timedelta(seconds=seconds)
-    raise ValueError(f"{value!r} is not a duration; write e.g. '90s', '30m', '4h', '2d' or '1h30m'")
+        milliseconds = sum(int(n) * _UNIT_MS[u] for n, u in _PART.findall(value))
+        return timedelta(milliseconds=milliseconds)
+    raise ValueError(
+        f"{value!r} is not a duration; write e.g. '90s', '30m', '4h', '2d', '1h30m' or '250ms'"
+    )
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
