@@ -140,6 +140,8 @@ def start_worker(
             "COMPLAINTFLOW_CLOCK_START": clock_start,
             "COMPLAINTFLOW_CLOCK_SPEED": repr(clock_speed),
             "COMPLAINTFLOW_LOG_LEVEL": "WARNING",
+            # the broker's fetch wait goes with its address (10 ms on the embedded Tansu)
+            "COMPLAINTFLOW_KAFKA_FETCH_MAX_WAIT": f"{bootstrap.fetch_max_wait_ms}ms",
         },
     )
 
