@@ -22,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    bindparam,
     column,
     func,
     literal_column,
@@ -61,20 +62,22 @@ def sqlite_candidates(
 ) -> list[dict[str, Any]]:
     """`indexed`: the description is in the index itself (as `exclude`'s), so each of its
     trigrams counts one document more than the other descriptions that share it. Past
-    `deadline` (monotonic) no more of the vocabulary is read."""
+    `deadline` (monotonic) nothing is looked up."""
     wanted = trigrams(description)
     ordered = sorted(wanted)
     probed = ordered[:: max(1, len(ordered) // PROBED_TRIGRAMS)][:PROBED_TRIGRAMS]
-    shared: dict[str, int] = {}
-    for term in probed:
-        if deadline is not None and time.monotonic() > deadline:
-            break
-        docs = connection.execute(
-            text("SELECT doc FROM complaint_text_terms WHERE term = :term"), {"term": term}
-        ).scalar()
-        others = (docs or 0) - (1 if indexed else 0)
-        if others > 0:
-            shared[term] = others
+    if deadline is not None and time.monotonic() > deadline:
+        return []
+    # one statement for every probed trigram: the vocabulary answers an IN list as one
+    # lookup per term, and 48 separate statements cost more in Python than in SQLite
+    counted = connection.execute(
+        text("SELECT term, doc FROM complaint_text_terms WHERE term IN :terms").bindparams(
+            bindparam("terms", expanding=True)
+        ),
+        {"terms": probed},
+    )
+    own = 1 if indexed else 0
+    shared = {term: docs - own for term, docs in counted if docs - own > 0}
     rarest = sorted(shared, key=lambda t: (shared[t], t))[:RAREST_TRIGRAMS]
     if not rarest:
         return []
