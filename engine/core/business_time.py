@@ -43,6 +43,8 @@ class BusinessCalendar:
             and len(self._hours) == 1
         )
         self.is_working_day = lru_cache(maxsize=4096)(self._is_working_day)
+        # every deadline armed or measured walks the same few days: their windows are fixed
+        self._windows = lru_cache(maxsize=4096)(self._day_windows)
 
     def _is_working_day(self, day: date) -> bool:
         if self._holidays is not None:
@@ -52,11 +54,11 @@ class BusinessCalendar:
                 return True
         return day.weekday() in self._workdays
 
-    def _windows(self, day: date) -> list[tuple[datetime, datetime]]:
+    def _day_windows(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The day's working windows as UTC instants: Python subtracts and adds aware
         datetimes of one ZoneInfo on the wall clock, which is wrong across DST changes."""
         if not self.is_working_day(day):
-            return []
+            return ()
         windows = []
         for start, end in self._hours:
             opens = datetime.combine(day, start, self.zone)
@@ -66,7 +68,7 @@ class BusinessCalendar:
                 else datetime.combine(day, end, self.zone)
             )
             windows.append((opens.astimezone(UTC), closes.astimezone(UTC)))
-        return windows
+        return tuple(windows)
 
     def add(self, start: datetime, budget: timedelta) -> datetime:
         """The instant at which `budget` of working time has passed since `start`."""
