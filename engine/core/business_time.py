@@ -15,6 +15,7 @@ from complaintflow.engine.errors import WorkflowError
 from complaintflow.workflows.definition import WEEKDAYS, CalendarSpec
 
 _MAX_DAYS = 3 * 366
+_ZERO, _ONE_DAY = timedelta(0), timedelta(days=1)
 
 
 class BusinessCalendar:
@@ -72,11 +73,11 @@ class BusinessCalendar:
 
     def add(self, start: datetime, budget: timedelta) -> datetime:
         """The instant at which `budget` of working time has passed since `start`."""
-        if self.always_open or budget <= timedelta(0):
-            return (start.astimezone(UTC) + budget).astimezone(self.zone)
         local = start.astimezone(UTC)
+        if self.always_open or budget <= _ZERO:
+            return (local + budget).astimezone(self.zone)
         remaining = budget
-        day = start.astimezone(self.zone).date()
+        day = local.astimezone(self.zone).date()
         for _ in range(_MAX_DAYS):
             for opens, closes in self._windows(day):
                 begin = max(opens, local)
@@ -86,22 +87,23 @@ class BusinessCalendar:
                 if remaining <= span:
                     return (begin + remaining).astimezone(self.zone)
                 remaining -= span
-            day += timedelta(days=1)
+            day += _ONE_DAY
         raise WorkflowError(f"calendar has no working time within {_MAX_DAYS} days of {start}")
 
     def working_time(self, start: datetime, end: datetime) -> timedelta:
         """Working time in [start, end); zero when end is not after start."""
         if end <= start:
-            return timedelta(0)
+            return _ZERO
         local_start, local_end = start.astimezone(UTC), end.astimezone(UTC)
         if self.always_open:
             return local_end - local_start
-        total = timedelta(0)
-        day = start.astimezone(self.zone).date()
-        while day <= end.astimezone(self.zone).date():
+        total = _ZERO
+        day = local_start.astimezone(self.zone).date()
+        last = local_end.astimezone(self.zone).date()
+        while day <= last:
             for opens, closes in self._windows(day):
                 overlap = min(closes, local_end) - max(opens, local_start)
-                if overlap > timedelta(0):
+                if overlap > _ZERO:
                     total += overlap
-            day += timedelta(days=1)
+            day += _ONE_DAY
         return total
