@@ -15,6 +15,7 @@ from complaintflow.engine.errors import WorkflowError
 from complaintflow.workflows.definition import WEEKDAYS, CalendarSpec
 
 _MAX_DAYS = 3 * 366
+_ZERO, _ONE_DAY = timedelta(0), timedelta(days=1)
 
 
 class BusinessCalendar:
@@ -43,6 +44,8 @@ class BusinessCalendar:
             and len(self._hours) == 1
         )
         self.is_working_day = lru_cache(maxsize=4096)(self._is_working_day)
+        # every deadline armed or measured walks the same few days: their windows are fixed
+        self._windows = lru_cache(maxsize=4096)(self._day_windows)
 
     def _is_working_day(self, day: date) -> bool:
         if self._holidays is not None:
@@ -52,11 +55,11 @@ class BusinessCalendar:
                 return True
         return day.weekday() in self._workdays
 
-    def _windows(self, day: date) -> list[tuple[datetime, datetime]]:
+    def _day_windows(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The day's working windows as UTC instants: Python subtracts and adds aware
         datetimes of one ZoneInfo on the wall clock, which is wrong across DST changes."""
         if not self.is_working_day(day):
-            return []
+            return ()
         windows = []
         for start, end in self._hours:
             opens = datetime.combine(day, start, self.zone)
@@ -66,15 +69,15 @@ class BusinessCalendar:
                 else datetime.combine(day, end, self.zone)
             )
             windows.append((opens.astimezone(UTC), closes.astimezone(UTC)))
-        return windows
+        return tuple(windows)
 
     def add(self, start: datetime, budget: timedelta) -> datetime:
         """The instant at which `budget` of working time has passed since `start`."""
-        if self.always_open or budget <= timedelta(0):
-            return (start.astimezone(UTC) + budget).astimezone(self.zone)
         local = start.astimezone(UTC)
+        if self.always_open or budget <= _ZERO:
+            return (local + budget).astimezone(self.zone)
         remaining = budget
-        day = start.astimezone(self.zone).date()
+        day = local.astimezone(self.zone).date()
         for _ in range(_MAX_DAYS):
             for opens, closes in self._windows(day):
                 begin = max(opens, local)
@@ -84,22 +87,23 @@ class BusinessCalendar:
                 if remaining <= span:
                     return (begin + remaining).astimezone(self.zone)
                 remaining -= span
-            day += timedelta(days=1)
+            day += _ONE_DAY
         raise WorkflowError(f"calendar has no working time within {_MAX_DAYS} days of {start}")
 
     def working_time(self, start: datetime, end: datetime) -> timedelta:
         """Working time in [start, end); zero when end is not after start."""
         if end <= start:
-            return timedelta(0)
+            return _ZERO
         local_start, local_end = start.astimezone(UTC), end.astimezone(UTC)
         if self.always_open:
             return local_end - local_start
-        total = timedelta(0)
-        day = start.astimezone(self.zone).date()
-        while day <= end.astimezone(self.zone).date():
+        total = _ZERO
+        day = local_start.astimezone(self.zone).date()
+        last = local_end.astimezone(self.zone).date()
+        while day <= last:
             for opens, closes in self._windows(day):
                 overlap = min(closes, local_end) - max(opens, local_start)
-                if overlap > timedelta(0):
+                if overlap > _ZERO:
                     total += overlap
-            day += timedelta(days=1)
+            day += _ONE_DAY
         return total

@@ -99,19 +99,25 @@ class Complaint(BaseModel):
     def deadline(self, key: str) -> Deadline | None:
         return next((d for d in self.deadlines if d.key == key), None)
 
-    @property
-    def timers(self) -> tuple[Timer, ...]:
-        """Every pending timer, derived from deadlines, the escalation ladder and archiving."""
-        timers: list[Timer] = []
+    def pending_timers(self) -> dict[str, datetime]:
+        """Every pending timer's due time by its key, derived from deadlines, the escalation
+        ladder, the revisit request and archiving: what a decision compares before and after
+        (keys are unique within a complaint)."""
+        timers: dict[str, datetime] = {}
         for d in self.deadlines:
             if d.warn_at is not None and not d.warned:
-                timers.append(Timer(key=f"{d.key}.warning", due_at=d.warn_at))
+                timers[f"{d.key}.warning"] = d.warn_at
             if d.due_at is not None and not d.breached:
-                timers.append(Timer(key=f"{d.key}.breach", due_at=d.due_at))
+                timers[f"{d.key}.breach"] = d.due_at
         if self.next_escalation_at is not None:
-            timers.append(Timer(key="escalation", due_at=self.next_escalation_at))
+            timers["escalation"] = self.next_escalation_at
         if self.revisit_request_at is not None:
-            timers.append(Timer(key=REVISIT_REQUEST, due_at=self.revisit_request_at))
+            timers[REVISIT_REQUEST] = self.revisit_request_at
         if self.archive_at is not None:
-            timers.append(Timer(key="archive", due_at=self.archive_at))
-        return tuple(timers)
+            timers["archive"] = self.archive_at
+        return timers
+
+    @property
+    def timers(self) -> tuple[Timer, ...]:
+        """Every pending timer, as values."""
+        return tuple(Timer(key=key, due_at=due_at) for key, due_at in self.pending_timers().items())

@@ -52,7 +52,8 @@ def decide(
     dest = workflow.next_state(complaint, event.type, event)
     if isinstance(dest, Refusal):
         return Outcome(refusal=dest)
-    draft = Draft(complaint, complaint.model_copy(update={"state": dest}), event, now, workflow)
+    draft = Draft(complaint, complaint, event, now, workflow)
+    draft.update(state=dest)
     draft.record_cause()
     apply_effects(draft, event)
     return draft.outcome()

@@ -10,7 +10,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import BaseModel
 
-from complaintflow.engine.core.complaint import Complaint
+from complaintflow.engine.core.complaint import Complaint, Timer
 from complaintflow.engine.core.events import Envelope, LogEntry
 from complaintflow.engine.core.outcome import Outcome
 from complaintflow.engine.core.vocabulary import EventType
@@ -21,6 +21,10 @@ _FACT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:complaintflow:fact")
 
 
 class Draft:
+    """The changes of one decision, gathered and applied to the complaint in one copy when
+    the complaint is read: a frozen model costs a copy per change otherwise, and most
+    decisions change it three or four times (state, version, fields, version again)."""
+
     def __init__(
         self,
         before: Complaint | None,
@@ -30,14 +34,28 @@ class Draft:
         workflow: Workflow,
     ) -> None:
         self.before = before
-        self.complaint = complaint
+        self._complaint = complaint
+        self._changes: dict[str, Any] = {}
         self.cause = cause
         self.now = now
         self.workflow = workflow
         self._entries: list[LogEntry] = []
 
+    @property
+    def complaint(self) -> Complaint:
+        """The complaint with every change so far."""
+        if self._changes:
+            self._complaint = self._complaint.model_copy(update=self._changes)
+            self._changes = {}
+        return self._complaint
+
+    @complaint.setter
+    def complaint(self, complaint: Complaint) -> None:
+        self._complaint = complaint
+        self._changes = {}
+
     def update(self, **changes: Any) -> None:
-        self.complaint = self.complaint.model_copy(update=changes)
+        self._changes.update(changes)
 
     def record_cause(self) -> None:
         """Re-emit the inbound event itself, keeping its event_id, time and source."""
@@ -70,18 +88,18 @@ class Draft:
         source: str,
         payload: dict[str, Any],
     ) -> None:
-        version = self.complaint.version + 1
-        self.complaint = self.complaint.model_copy(update={"version": version})
+        version = self._changes.get("version", self._complaint.version) + 1
+        self._changes["version"] = version
         self._entries.append(
             LogEntry(
                 event_id=event_id,
                 type=type,
-                complaint_id=self.complaint.complaint_id,
+                complaint_id=self._complaint.complaint_id,
                 occurred_at=occurred_at,
                 source=source,
                 payload=payload,
                 version=version,
-                state=self.complaint.state,
+                state=self._changes.get("state", self._complaint.state),
             )
         )
 
@@ -89,12 +107,17 @@ class Draft:
         """The result, with timer changes derived by comparing timers before and after."""
         if not self._entries:
             return Outcome()
-        old = {t.key: t for t in self.before.timers} if self.before else {}
-        new = {t.key: t for t in self.complaint.timers}
+        complaint = self.complaint
+        old = self.before.pending_timers() if self.before else {}
+        new = complaint.pending_timers()
         return Outcome(
-            complaint=self.complaint,
+            complaint=complaint,
             entries=tuple(self._entries),
-            timers_set=tuple(t for key, t in new.items() if old.get(key) != t),
+            timers_set=tuple(
+                Timer(key=key, due_at=due_at)
+                for key, due_at in new.items()
+                if old.get(key) != due_at
+            ),
             timers_cancelled=tuple(key for key in old if key not in new),
             merged_from=merged_from,
         )

@@ -33,18 +33,26 @@ def fold(text: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _matcher(term: str) -> re.Pattern[str]:
-    """A term made of ASCII letters and digits matches as a whole word ("sue" is not found in
-    "issue"); any other term (Chinese has no spaces between words) matches anywhere."""
-    folded = re.escape(fold(term))
+def _matcher(term: str) -> tuple[str, re.Pattern[str]]:
+    """The folded term, and how it matches: a term made of ASCII letters and digits matches
+    as a whole word ("sue" is not found in "issue"); any other term (Chinese has no spaces
+    between words) matches anywhere."""
+    folded = fold(term)
     if term.isascii() and term.replace(" ", "").isalnum():
-        return re.compile(rf"(?<![a-z0-9]){folded}(?![a-z0-9])")
-    return re.compile(folded)
+        return folded, re.compile(rf"(?<![a-z0-9]){re.escape(folded)}(?![a-z0-9])")
+    return folded, re.compile(re.escape(folded))
 
 
 def found_term(terms: list[str], folded_text: str) -> str | None:
-    """The first of `terms` (in the rule's order) that the folded text mentions."""
-    return next((t for t in terms if _matcher(t).search(folded_text)), None)
+    """The first of `terms` (in the rule's order) that the folded text mentions.
+
+    Most descriptions mention none of the terms, so a plain substring test (which every
+    match passes) rules a term out before its pattern is run."""
+    for term in terms:
+        folded, pattern = _matcher(term)
+        if folded in folded_text and pattern.search(folded_text):
+            return term
+    return None
 
 
 def grade(

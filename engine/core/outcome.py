@@ -1,5 +1,6 @@
 """What a decision returns: the new complaint, history entries, timer changes, or a refusal."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
@@ -49,14 +50,16 @@ class Refusal(BaseModel):
     reason: Annotated[str, AfterValidator(_within_reason_size)]
 
 
-class Outcome(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Outcome:
     """`complaint` is None when nothing changed (a refusal, or a timer whose state moved on).
 
     `merged_from` is set when a complaint.received was folded into an existing complaint: the
     store then routes later events for that id to `complaint.complaint_id`.
-    """
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass: every decision returns one, built from values that are valid already,
+    and it never crosses a boundary itself (its complaint and entries do, as models).
+    """
 
     complaint: Complaint | None = None
     entries: tuple[LogEntry, ...] = ()

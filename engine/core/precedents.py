@@ -3,6 +3,7 @@ a batch records (as `similar`). The store finds them before the batch is decided
 complaints the batch may assign (`precedent_subjects`), so that deciding does no I/O."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from complaintflow.engine.core.complaint import Complaint
 from complaintflow.engine.core.events import (
@@ -59,4 +60,4 @@ def with_precedents(outcome: Outcome, cases: tuple[SimilarCase, ...]) -> Outcome
         else e
         for e in outcome.entries
     )
-    return outcome.model_copy(update={"entries": entries})
+    return replace(outcome, entries=entries)

@@ -25,7 +25,7 @@ def fire_timer(
     complaint: Complaint, event: TimerFired, now: datetime, workflow: Workflow
 ) -> Outcome:
     key, due_at = event.payload.key, event.payload.due_at
-    if not any(t.key == key and t.due_at == due_at for t in complaint.timers):
+    if complaint.pending_timers().get(key) != due_at:
         return Outcome()
     draft = Draft(complaint, complaint, event, now, workflow)
     if key == "archive":
