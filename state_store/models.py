@@ -253,6 +253,11 @@ class KpiComplaintRow(Base):
     cause_customer_request: Mapped[int] = mapped_column(Integer)
     cause_other: Mapped[int] = mapped_column(Integer)
 
+    # the percentiles step through it to the rank (state_store/kpi/sql.py), in the period too
+    __table_args__ = (
+        Index("ix_kpi_complaints_first_response", "first_response_ms", "received_us"),
+    )
+
 
 class KpiRequestRow(Base):
     """One department request of the read model; `received_us` is its complaint's, so the
@@ -269,6 +274,8 @@ class KpiRequestRow(Base):
     latency_ms: Mapped[int | None] = mapped_column(BigInteger)
     within: Mapped[bool] = mapped_column(Boolean)
     awaiting: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_kpi_requests_latency", "department", "latency_ms", "received_us"),)
 
 
 class KpiRevisitRow(Base):

@@ -25,16 +25,17 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> str:
-    """Migrate to head; returns the revision reached."""
+def upgrade(engine: Engine, revision: str = "head") -> str:
+    """Migrate to `revision` (an older one for benchmarks that fill a store the way a store
+    written before later migrations was); returns the revision reached."""
     config = alembic_config(engine)
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
     except OperationalError as exc:
         raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
-    return head(engine)
+    return revision if revision != "head" else head(engine)
 
 
 def head(engine: Engine) -> str:

@@ -30,6 +30,7 @@ from complaintflow.engine.reporting.read_model import CAUSE_COLUMNS, LEVEL_COLUM
 from complaintflow.state_store.database import READ_ONLY, is_sqlite
 from complaintflow.state_store.kpi import answers as kpi_answers
 from complaintflow.state_store.kpi import complaints as kpi_complaints
+from complaintflow.state_store.kpi.sql import AnyRow
 
 
 def compute_report(engine: Engine, request: ReportRequest) -> KpiReport:
@@ -42,7 +43,7 @@ def compute_report(engine: Engine, request: ReportRequest) -> KpiReport:
 
 
 def _report(connection: Connection, request: ReportRequest) -> KpiReport:
-    outcomes = kpi_complaints.outcome_figures(connection, request)
+    outcomes = kpi_complaints.complaint_figures(connection, request)
     categories = kpi_complaints.by_category(connection, request)
     survey = kpi_answers.survey_figures(connection, request)
     agents = kpi_answers.agent_load(connection, request)
@@ -56,7 +57,7 @@ def _report(connection: Connection, request: ReportRequest) -> KpiReport:
             by_channel=kpi_complaints.by_channel(connection, request),
             by_day=kpi_complaints.by_day(connection, request),
         ),
-        first_response=_first_response(connection, request),
+        first_response=_first_response(connection, request, outcomes),
         handling=Handling(
             resolved=outcomes.resolved,
             mean_s=outcomes.handling_mean_s,
@@ -75,7 +76,7 @@ def _report(connection: Connection, request: ReportRequest) -> KpiReport:
         csat=Csat(
             responses=survey.csat_responses,
             mean=survey.csat_mean,
-            distribution=kpi_answers.csat_distribution(connection, request),
+            distribution=kpi_answers.csat_distribution(survey),
         ),
         nps=survey.nps,
         repeat_rate=outcomes.repeat_rate,
@@ -99,15 +100,14 @@ def _report(connection: Connection, request: ReportRequest) -> KpiReport:
     )
 
 
-def _first_response(connection: Connection, request: ReportRequest) -> FirstResponse:
-    first = kpi_complaints.first_response_figures(connection, request)
+def _first_response(connection: Connection, request: ReportRequest, f: AnyRow) -> FirstResponse:
     return FirstResponse(
-        responded=first.responded,
-        unanswered_missed=first.unanswered_missed,
-        mean_s=first.mean_s,
-        p50_s=first.p50_s,
-        p90_s=first.p90_s,
+        responded=f.responded,
+        unanswered_missed=f.unanswered_missed,
+        mean_s=f.first_response_mean_s,
+        p50_s=kpi_complaints.first_response_percentile(connection, request, f.responded, 50),
+        p90_s=kpi_complaints.first_response_percentile(connection, request, f.responded, 90),
         target_s=request.first_response_target.total_seconds(),
-        within_target_share=first.within_target_share,
-        histogram=kpi_complaints.first_response_histogram(connection, request),
+        within_target_share=kpi_complaints.within_target_share(f, request),
+        histogram=kpi_complaints.histogram(f, request),
     )

@@ -2,15 +2,15 @@
 
 The read model keeps times as integers (microseconds of receipt, milliseconds of durations),
 so neither backend converts a timestamp while the report runs. SQLite has no percentile
-function: the percentile is the nearest-rank one computed from row_number() and count(),
-which both backends run as window functions.
+function, and window functions sort every row: a percentile is the nearest-rank one, read as
+the row at that offset of an index in the value's order, once the count is known.
 """
 
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Float, Row, Table, and_, case, cast, func, select
-from sqlalchemy.sql import ColumnElement, FromClause
+from sqlalchemy import Connection, Float, Row, Table, case, cast, func, select
+from sqlalchemy.sql import ColumnElement
 
 from complaintflow.engine.reporting.kpi import ReportRequest
 from complaintflow.engine.reporting.read_model import epoch_us
@@ -30,8 +30,8 @@ def ratio(numerator: ColumnElement[Any], denominator: ColumnElement[Any]) -> Col
 
 
 def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    """How many rows meet `condition` (0, not null, over no rows: coalesce)."""
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    """How many rows meet `condition` (0 over no rows: count() is never null)."""
+    return func.count(case((condition, 1)))
 
 
 def mean(value: ColumnElement[Any]) -> ColumnElement[float]:
@@ -39,24 +39,39 @@ def mean(value: ColumnElement[Any]) -> ColumnElement[float]:
     return cast(func.avg(value), Float)
 
 
-def nearest_rank(
-    row_number: ColumnElement[int], count: ColumnElement[int], percent: int
-) -> ColumnElement[bool]:
-    """True on the row holding the `percent` percentile by the nearest-rank method: the
-    ceil(percent/100 * n)-th smallest value, in integer arithmetic so both backends agree."""
-    return row_number == (count * percent + 99) // 100
+def nearest_rank_s(
+    connection: Connection,
+    milliseconds: ColumnElement[int | None],
+    conditions: list[ColumnElement[bool]],
+    count: int,
+    percent: int,
+) -> float | None:
+    """The `percent` percentile in seconds of `count` non-null values by the nearest-rank
+    method: the ceil(percent/100 * count)-th smallest, counted in integers. An index that
+    starts with the column (and holds the conditions' columns) lets the database step to it
+    without sorting."""
+    if count == 0:
+        return None
+    rank = (count * percent + 99) // 100
+    value = connection.scalar(
+        select(milliseconds)
+        .where(milliseconds.is_not(None), *conditions)
+        .order_by(milliseconds)
+        .offset(rank - 1)
+        .limit(1)
+    )
+    return None if value is None else value / 1000
 
 
-def in_period(table: Table, request: ReportRequest) -> FromClause:
-    """The rows of a read-model table whose complaint was received in [since, until): a range
-    on its received_us index; the whole table without bounds."""
+def in_period(table: Table, request: ReportRequest) -> list[ColumnElement[bool]]:
+    """Rows of a read-model table whose complaint was received in [since, until): a range on
+    its received_us; no condition on an unbounded side."""
     conditions = []
     if request.since is not None:
         conditions.append(table.c.received_us >= epoch_us(request.since))
     if request.until is not None:
         conditions.append(table.c.received_us < epoch_us(request.until))
-    query = select(table)
-    return (query.where(and_(*conditions)) if conditions else query).subquery()
+    return conditions
 
 
 def local_day(received_us: ColumnElement[int], offset_s: int) -> ColumnElement[int]:

@@ -66,7 +66,10 @@ class Worker:
         while due := self.timers.claim_due(at, 50, "test", timedelta(hours=1)):
             self.clock.advance(max(timedelta(0), due[-1].due_at - self.clock.now()))
             self.consume(
-                [timer_fired(t.complaint_id, t.key, t.due_at).model_dump_json().encode() for t in due]
+                [
+                    timer_fired(t.complaint_id, t.key, t.due_at).model_dump_json().encode()
+                    for t in due
+                ]
             )
         self.clock.advance(max(timedelta(0), at - self.clock.now()))
 
