@@ -2,7 +2,7 @@
 batch writes to history, back-filled from history by migration 0005 (and for stores filled
 without the engine), both through the one fold of engine/reporting/read_model.py.
 
-A batch writes at most eight statements, each one executemany: new rows inserted, and for
+A batch writes at most seven statements, each one executemany: new rows inserted, and for
 complaints that existed before the batch an update that adds its folded facts to theirs.
 """
 

@@ -48,7 +48,11 @@ class Worker:
     def __init__(self, engine: Engine, workflow: Workflow) -> None:
         self.clock = FixedClock(DAY_START)
         self.processor = BatchProcessor(
-            SqlAlchemyStore(engine, self.clock), workflow, self.clock, Topics("complaints"), hash
+            SqlAlchemyStore(engine, self.clock),
+            workflow,
+            self.clock,
+            Topics("complaints"),
+            lambda complaint_id: 0,
         )
         self.timers = SqlAlchemyTimers(engine)
         self.offset = 0
