@@ -17,6 +17,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal,
     or_,
     select,
     true,
@@ -209,9 +210,16 @@ def back_fill(connection: Connection, chunk: int = BACK_FILL_CHUNK) -> int:
         if not complaints:
             return done
         last = complaints[-1].complaint_id
+        # `type || ''`: a store without statistics (a migration runs before any ANALYZE) would
+        # otherwise have SQLite read the chunk through the type index, every chunk of it
+        # all over the table, instead of the primary key's range
         entries = connection.execute(
             select(h.complaint_id, h.version, h.type, h.occurred_at, h.payload)
-            .where(h.complaint_id > after, h.complaint_id <= last, h.type.in_(FOLDED_TYPES))
+            .where(
+                h.complaint_id > after,
+                h.complaint_id <= last,
+                (h.type + literal("")).in_(FOLDED_TYPES),
+            )
             .order_by(h.complaint_id, h.version)
         )
         write_new(connection, complaints, fold_history(entries))
