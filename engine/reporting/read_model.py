@@ -36,6 +36,13 @@ _DEPARTMENT_ROWS = frozenset(
     {EventType.COLLABORATION_REQUESTED, EventType.ASSIGNMENT_CREATED, EventType.DEPARTMENT_REPLIED}
 )
 _FOLLOW_UPS = frozenset({EventType.AGENT_RESPONDED, EventType.COMPLAINT_RESOLVED})
+FOLDED_TYPES = frozenset(
+    {EventType.COMPLAINT_ESCALATED, EventType.SLA_BREACHED, EventType.CUSTOMER_REVISITED}
+    | _DEPARTMENT_ROWS
+    | _FOLLOW_UPS
+)
+"""The entry types the fold reads: a back-fill need not load the others (received, graded,
+warnings...), whose payloads are the largest."""
 
 
 def epoch_us(at: datetime) -> int:

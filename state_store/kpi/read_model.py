@@ -27,9 +27,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.complaint import Complaint
-from complaintflow.engine.core.vocabulary import EventType
 from complaintflow.engine.reporting.read_model import (
     CAUSE_COLUMNS,
+    FOLDED_TYPES,
     LEVEL_COLUMNS,
     ComplaintColumns,
     HistoryFold,
@@ -48,20 +48,6 @@ from complaintflow.state_store.tables import (
 
 BACK_FILL_CHUNK = 10_000
 """Complaints folded per round of the back-fill: bounded memory on a store of any size."""
-# the types the fold reads; the others (received, graded, warnings...) are never loaded
-FOLDED_TYPES = tuple(
-    t.value
-    for t in (
-        EventType.COLLABORATION_REQUESTED,
-        EventType.ASSIGNMENT_CREATED,
-        EventType.DEPARTMENT_REPLIED,
-        EventType.COMPLAINT_ESCALATED,
-        EventType.SLA_BREACHED,
-        EventType.CUSTOMER_REVISITED,
-        EventType.AGENT_RESPONDED,
-        EventType.COMPLAINT_RESOLVED,
-    )
-)
 _COUNTED = (*LEVEL_COLUMNS.values(), *CAUSE_COLUMNS.values())
 _FIXED = {"complaint_id", "received_us", "category", *_COUNTED}
 
@@ -72,7 +58,7 @@ _update_complaints = BulkStatement(
     .where(_complaint.complaint_id == bindparam("k_id"))
     .values(
         {c.name: bindparam(c.name) for c in kpi_complaints_t.c if c.name not in _FIXED}
-        | {name: _complaint[name] + bindparam(f"add_{name}") for name in _COUNTED}
+        | {name: _complaint[name] + bindparam(name) for name in _COUNTED}
         | {
             "first_response_breached": or_(
                 _complaint.first_response_breached, bindparam("first_response_breached")
@@ -145,8 +131,6 @@ def write_batch(connection: Connection, changes: BatchChanges) -> None:
             continue
         row = complaint_row(columns_of(complaint), fold.facts.get(cid))
         row["k_id"] = cid
-        for name in _COUNTED:
-            row[f"add_{name}"] = row[name]
         updates.append(row)
     existed = {cid for cid, version in changes.loaded_versions.items() if version is not None}
     _update_complaints.execute(connection, updates)
@@ -218,7 +202,7 @@ def back_fill(connection: Connection, chunk: int = BACK_FILL_CHUNK) -> int:
             .where(
                 h.complaint_id > after,
                 h.complaint_id <= last,
-                (h.type + literal("")).in_(FOLDED_TYPES),
+                (h.type + literal("")).in_(sorted(t.value for t in FOLDED_TYPES)),
             )
             .order_by(h.complaint_id, h.version)
         )
