@@ -1,6 +1,6 @@
 """Benchmark of the KPI report on a large store: time to compute the full report.
 
-Fills a fresh store at migration 0004 with synthetic complaints (default 1,000,000, about 5.7
+Fills a fresh store, migrated back to 0004, with synthetic complaints (default 1,000,000, about 5.7
 history rows each: received, graded, a first response, and as it happens a collaboration
 request with its assignment and reply, an escalation, a resolution and a revisit, over 30
 days; complaint rows carry a 760-byte aggregate) with Core executemany, then migrates it to
@@ -27,7 +27,7 @@ from complaintflow.engine.bootstrap import load_workflow
 from complaintflow.engine.reporting.kpi import report_request
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.kpi.queries import compute_report
-from complaintflow.state_store.schema import upgrade
+from complaintflow.state_store.schema import downgrade, upgrade
 from complaintflow.state_store.tables import complaints_t, history_t
 from tests.support.postgres_server import fresh_database, postgres_server
 
@@ -167,7 +167,8 @@ def throwaway_postgresql() -> Iterator[str]:
 
 def measure(name: str, url: str, total: int) -> None:
     engine = open_engine(url)
-    upgrade(engine, BEFORE_READ_MODEL)
+    upgrade(engine)  # the throwaway PostgreSQL database is at head already
+    downgrade(engine, BEFORE_READ_MODEL)
     started = time.perf_counter()
     history_rows = fill(engine, total)
     filled = time.perf_counter() - started

@@ -25,17 +25,25 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> str:
-    """Migrate to `revision` (an older one for benchmarks that fill a store the way a store
-    written before later migrations was); returns the revision reached."""
+def upgrade(engine: Engine) -> str:
+    """Migrate to head; returns the revision reached."""
     config = alembic_config(engine)
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            command.upgrade(config, "head")
     except OperationalError as exc:
         raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
-    return revision if revision != "head" else head(engine)
+    return head(engine)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Back to an older schema: for benchmarks and tests that fill a store as it was before a
+    migration, to see what the migration makes of it."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
 
 
 def head(engine: Engine) -> str:

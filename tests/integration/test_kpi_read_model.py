@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from alembic import command
 from sqlalchemy import Engine, select
 
 from complaintflow.engine.core.decoding import decode_event
@@ -27,7 +26,7 @@ from complaintflow.engine.service.clock import FixedClock
 from complaintflow.engine.service.processing import BatchProcessor
 from complaintflow.state_store.database import open_engine
 from complaintflow.state_store.kpi.queries import compute_report
-from complaintflow.state_store.schema import alembic_config, upgrade
+from complaintflow.state_store.schema import downgrade, upgrade
 from complaintflow.state_store.tables import (
     kpi_agents_t,
     kpi_complaints_t,
@@ -105,15 +104,6 @@ def reports(engine: Engine, workflow: Workflow) -> list[KpiReport]:
     ]
 
 
-def back_filled_again(engine: Engine) -> None:
-    """Back to the schema before the read model, then up again: 0005 fills it from history."""
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0004")
-    upgrade(engine)
-
-
 def test_the_read_model_a_worker_keeps_is_the_one_migrated_from_history(
     database_url: str, workflow: Workflow
 ) -> None:
@@ -122,7 +112,8 @@ def test_the_read_model_a_worker_keeps_is_the_one_migrated_from_history(
     run_the_day(engine, workflow)
     kept, kept_reports = read_model_rows(engine), reports(engine, workflow)
     # When the read model is dropped and migrated again from the complaints and history
-    back_filled_again(engine)
+    downgrade(engine, "0004")
+    upgrade(engine)
     # Then its rows and the reports are the same
     assert read_model_rows(engine) == kept
     assert reports(engine, workflow) == kept_reports
