@@ -266,9 +266,11 @@ class KpiRequestRow(Base):
     __tablename__ = "kpi_requests"
 
     complaint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # in the key, so a reply's update finds its request by the key's first two columns (the
+    # latency index, which starts with the department, is no rival for it then)
+    department: Mapped[str] = mapped_column(String(32), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     received_us: Mapped[int] = mapped_column(BigInteger, index=True)
-    department: Mapped[str] = mapped_column(String(32))
     asked_ms: Mapped[int] = mapped_column(BigInteger)
     due_ms: Mapped[int | None] = mapped_column(BigInteger)
     latency_ms: Mapped[int | None] = mapped_column(BigInteger)

@@ -16,7 +16,7 @@ as the report has always counted them on both backends.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 from complaintflow.engine.core.vocabulary import (
@@ -46,7 +46,8 @@ warnings...), whose payloads are the largest."""
 
 
 def epoch_us(at: datetime) -> int:
-    return (at - _EPOCH) // timedelta(microseconds=1)
+    since = at - _EPOCH  # read field by field: a timedelta division is twice as slow
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def epoch_ms(at: datetime) -> int:

@@ -54,15 +54,17 @@ def upgrade() -> None:
     op.create_table(
         "kpi_requests",
         sa.Column("complaint_id", sa.String(length=64), nullable=False),
+        sa.Column("department", sa.String(length=32), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("received_us", sa.BigInteger(), nullable=False),
-        sa.Column("department", sa.String(length=32), nullable=False),
         sa.Column("asked_ms", sa.BigInteger(), nullable=False),
         sa.Column("due_ms", sa.BigInteger(), nullable=True),
         sa.Column("latency_ms", sa.BigInteger(), nullable=True),
         sa.Column("within", sa.Boolean(), nullable=False),
         sa.Column("awaiting", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("complaint_id", "version", name=op.f("pk_kpi_requests")),
+        sa.PrimaryKeyConstraint(
+            "complaint_id", "department", "version", name=op.f("pk_kpi_requests")
+        ),
     )
     op.create_table(
         "kpi_revisits",
