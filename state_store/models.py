@@ -231,3 +231,81 @@ class TrendAlertRow(Base):
     period_start: Mapped[datetime]
     raised_at: Mapped[datetime] = mapped_column(index=True)
     payload: Mapped[dict[str, Any]]
+
+
+class KpiComplaintRow(Base):
+    """The KPI read model (engine/reporting/read_model.py): one narrow row per complaint,
+    written in the batch's transaction, so the report scans this instead of the aggregates
+    and the log. Times are integers: received in microseconds, durations in milliseconds."""
+
+    __tablename__ = "kpi_complaints"
+
+    complaint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_us: Mapped[int] = mapped_column(BigInteger, index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(200))
+    first_response_ms: Mapped[int | None] = mapped_column(BigInteger)
+    handling_ms: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_ever: Mapped[bool] = mapped_column(Boolean)
+    reopened: Mapped[bool] = mapped_column(Boolean)
+    overdue: Mapped[bool] = mapped_column(Boolean)
+    first_response_breached: Mapped[bool] = mapped_column(Boolean)
+    closed_loop: Mapped[bool | None] = mapped_column(Boolean)
+    level_supervisor: Mapped[int] = mapped_column(Integer)
+    level_manager: Mapped[int] = mapped_column(Integer)
+    level_director: Mapped[int] = mapped_column(Integer)
+    cause_missing_evidence: Mapped[int] = mapped_column(Integer)
+    cause_disputed_responsibility: Mapped[int] = mapped_column(Integer)
+    cause_overdue: Mapped[int] = mapped_column(Integer)
+    cause_customer_request: Mapped[int] = mapped_column(Integer)
+    cause_other: Mapped[int] = mapped_column(Integer)
+
+    # the percentiles step through it to the rank (state_store/kpi/sql.py), in the period too
+    __table_args__ = (
+        Index("ix_kpi_complaints_first_response", "first_response_ms", "received_us"),
+    )
+
+
+class KpiRequestRow(Base):
+    """One department request of the read model; `received_us` is its complaint's, so the
+    report's period is a range on this table alone."""
+
+    __tablename__ = "kpi_requests"
+
+    complaint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # in the key, so a reply's update finds its request by the key's first two columns (the
+    # latency index, which starts with the department, is no rival for it then)
+    department: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_us: Mapped[int] = mapped_column(BigInteger, index=True)
+    asked_ms: Mapped[int] = mapped_column(BigInteger)
+    due_ms: Mapped[int | None] = mapped_column(BigInteger)
+    latency_ms: Mapped[int | None] = mapped_column(BigInteger)
+    within: Mapped[bool] = mapped_column(Boolean)
+    awaiting: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_kpi_requests_latency", "department", "latency_ms", "received_us"),)
+
+
+class KpiRevisitRow(Base):
+    """One scored revisit answer of the read model."""
+
+    __tablename__ = "kpi_revisits"
+
+    complaint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_us: Mapped[int] = mapped_column(BigInteger, index=True)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer)
+    revisited_ms: Mapped[int] = mapped_column(BigInteger)
+    follow_up_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class KpiAgentRow(Base):
+    """An agent who answered a complaint, once per pair, for the agents' distinct loads."""
+
+    __tablename__ = "kpi_agents"
+
+    complaint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_us: Mapped[int] = mapped_column(BigInteger, index=True)

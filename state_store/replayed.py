@@ -1,13 +1,15 @@
-"""A replay's outcome written into a store with the store's own column mapping, so that the
-KPI code reads it as it reads a worker's store: `complaintflow simulate` reports on
-replayed workflows this way, and tests fill stores without Kafka."""
+"""A replay's outcome written into a store with the store's own column mapping and its KPI
+read model, so that the KPI code reads it as it reads a worker's store: `complaintflow
+simulate` reports on replayed workflows this way, and tests fill stores without Kafka."""
 
 from datetime import datetime
 
 from sqlalchemy import Engine, insert
 
 from complaintflow.engine.core.replay import ReplayResult
+from complaintflow.engine.reporting.read_model import fold_history
 from complaintflow.state_store.columns import complaint_columns, history_columns
+from complaintflow.state_store.kpi.read_model import columns_of, write_new
 from complaintflow.state_store.tables import chunks, complaints_t, history_t
 
 
@@ -22,3 +24,8 @@ def write_replay(engine: Engine, result: ReplayResult, recorded_at: datetime) ->
             connection.execute(insert(complaints_t), part)
         for part in chunks(history):
             connection.execute(insert(history_t), part)
+        write_new(
+            connection,
+            [columns_of(c) for c in result.complaints.values()],
+            fold_history(e for entries in result.history.values() for e in entries),
+        )

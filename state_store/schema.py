@@ -37,6 +37,15 @@ def upgrade(engine: Engine) -> str:
     return head(engine)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Back to an older schema: for benchmarks and tests that fill a store as it was before a
+    migration, to see what the migration makes of it."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def head(engine: Engine) -> str:
     found = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     assert found is not None

@@ -11,6 +11,10 @@ from complaintflow.state_store.models import (
     ComplaintRow,
     HistoryRow,
     InboxRow,
+    KpiAgentRow,
+    KpiComplaintRow,
+    KpiRequestRow,
+    KpiRevisitRow,
     OpenOrderRow,
     OutboxRow,
     TimerRow,
@@ -27,6 +31,10 @@ outbox_t = cast(Table, OutboxRow.__table__)
 timers_t = cast(Table, TimerRow.__table__)
 aliases_t = cast(Table, AliasRow.__table__)
 open_orders_t = cast(Table, OpenOrderRow.__table__)
+kpi_complaints_t = cast(Table, KpiComplaintRow.__table__)
+kpi_requests_t = cast(Table, KpiRequestRow.__table__)
+kpi_revisits_t = cast(Table, KpiRevisitRow.__table__)
+kpi_agents_t = cast(Table, KpiAgentRow.__table__)
 
 
 def chunks(items: Collection[T], size: int = CHUNK) -> Iterator[list[T]]:

@@ -24,6 +24,7 @@ from complaintflow.engine.ports import Clock
 from complaintflow.state_store import batch_statements as stmt
 from complaintflow.state_store.columns import complaint_columns, history_columns
 from complaintflow.state_store.database import store_failure
+from complaintflow.state_store.kpi.read_model import write_batch as write_kpi_read_model
 from complaintflow.state_store.similar_cases import (
     PRECEDENT_BUDGET,
     index_complaints,
@@ -168,6 +169,7 @@ class SqlAlchemyUnitOfWork:
                 [{"merged_id": m, "complaint_id": c} for m, c in changes.aliases.items()],
             )
         self._write_open_orders(changes)
+        write_kpi_read_model(connection, changes)
 
     def _update_complaints(self, updates: list[dict[str, Any]]) -> None:
         """One executemany; the summed row count tells whether any version had moved on."""

@@ -1,1 +1,1 @@
-"""The KPI report\x27s queries: one pass over complaints, one over history, shared SQL."""
+"""The KPI report: the read model kept by the batch, its back-fill, and the queries over it."""

@@ -1,10 +1,11 @@
-"""The KPI report from the store: every figure an aggregate query, all in one read snapshot.
+"""The KPI report from the store: every figure an aggregate over one table of the KPI read
+model (state_store/kpi/read_model.py), all in one read snapshot.
 
-No query returns more rows than there are categories, channels, days, departments, levels,
-causes, scores or agents: complaints and history rows are aggregated by the database, so the
-report's cost grows with the store's size on the database's side only. All queries run in
-one read transaction (REPEATABLE READ on PostgreSQL, a WAL read snapshot on SQLite), so a
-report taken while workers write is consistent with itself.
+No query returns more rows than there are categories, channels, days, departments, scores or
+agents: the rows are aggregated by the database, so the report's cost grows with the store's
+size on the database's side only. All queries run in one read transaction (REPEATABLE READ
+on PostgreSQL, a WAL read snapshot on SQLite), so a report taken while workers write is
+consistent with itself.
 """
 
 from sqlalchemy import Connection, Engine
@@ -25,9 +26,11 @@ from complaintflow.engine.reporting.kpi import (
     ReportRequest,
     Volume,
 )
+from complaintflow.engine.reporting.read_model import CAUSE_COLUMNS, LEVEL_COLUMNS
 from complaintflow.state_store.database import READ_ONLY, is_sqlite
+from complaintflow.state_store.kpi import answers as kpi_answers
 from complaintflow.state_store.kpi import complaints as kpi_complaints
-from complaintflow.state_store.kpi import history as kpi_history
+from complaintflow.state_store.kpi.sql import AnyRow
 
 
 def compute_report(engine: Engine, request: ReportRequest) -> KpiReport:
@@ -40,23 +43,21 @@ def compute_report(engine: Engine, request: ReportRequest) -> KpiReport:
 
 
 def _report(connection: Connection, request: ReportRequest) -> KpiReport:
-    outcomes = kpi_complaints.outcome_figures(connection, request)
+    outcomes = kpi_complaints.complaint_figures(connection, request)
     categories = kpi_complaints.by_category(connection, request)
-    survey = kpi_history.survey_figures(connection, request)
-    low = kpi_history.low_score_follow_up(connection, request)
-    agents = kpi_history.agent_load(connection, request)
-    closed = kpi_history.closed_loop(connection, request)
-    by_level = kpi_history.escalations_by(connection, request, "level")
-    by_cause = kpi_history.escalations_by(connection, request, "cause")
+    survey = kpi_answers.survey_figures(connection, request)
+    agents = kpi_answers.agent_load(connection, request)
+    escalated, by_level = kpi_complaints.escalation_counts(outcomes, LEVEL_COLUMNS)
+    _, by_cause = kpi_complaints.escalation_counts(outcomes, CAUSE_COLUMNS)
     return KpiReport(
         period=Period(since=request.since, until=request.until),
         volume=Volume(
             total=outcomes.received,
             by_category={r.name: Count(count=r.count, share=r.share) for r in categories},
             by_channel=kpi_complaints.by_channel(connection, request),
-            by_day={r.day: r.count for r in kpi_complaints.by_day(connection, request)},
+            by_day=kpi_complaints.by_day(connection, request),
         ),
-        first_response=_first_response(connection, request),
+        first_response=_first_response(connection, request, outcomes),
         handling=Handling(
             resolved=outcomes.resolved,
             mean_s=outcomes.handling_mean_s,
@@ -68,20 +69,18 @@ def _report(connection: Connection, request: ReportRequest) -> KpiReport:
             },
         ),
         overdue_share=outcomes.overdue_share,
-        escalations=Escalations(
-            total=by_level.total, by_level=by_level.counts, by_cause=by_cause.counts
-        ),
-        departments=kpi_history.department_latency(connection, request),
+        escalations=Escalations(total=escalated, by_level=by_level, by_cause=by_cause),
+        departments=kpi_answers.department_latency(connection, request),
         resolution_rate=outcomes.resolution_rate,
-        closed_loop_rate=closed.rate,
+        closed_loop_rate=outcomes.closed_loop_rate,
         csat=Csat(
             responses=survey.csat_responses,
             mean=survey.csat_mean,
-            distribution=kpi_history.csat_distribution(connection, request),
+            distribution=kpi_answers.csat_distribution(survey),
         ),
         nps=survey.nps,
         repeat_rate=outcomes.repeat_rate,
-        low_score_revisited_48h_share=low.share,
+        low_score_revisited_48h_share=survey.low_score_share,
         agents=Agents(
             total=agents[0].agents if agents else 0,
             mean_complaints=agents[0].mean_complaints if agents else None,
@@ -93,23 +92,22 @@ def _report(connection: Connection, request: ReportRequest) -> KpiReport:
             resolved_ever=outcomes.resolved_ever,
             reopened=outcomes.reopened,
             overdue=outcomes.overdue,
-            closed_loop=closed.closed,
+            closed_loop=outcomes.closed,
             nps_responses=survey.nps_responses,
-            low_score_cases=low.cases,
-            low_score_followed_up=low.followed_up,
+            low_score_cases=survey.low_score_cases,
+            low_score_followed_up=survey.low_score_followed_up,
         ),
     )
 
 
-def _first_response(connection: Connection, request: ReportRequest) -> FirstResponse:
-    first = kpi_complaints.first_response_figures(connection, request)
+def _first_response(connection: Connection, request: ReportRequest, f: AnyRow) -> FirstResponse:
     return FirstResponse(
-        responded=first.responded,
-        unanswered_missed=first.unanswered_missed,
-        mean_s=first.mean_s,
-        p50_s=first.p50_s,
-        p90_s=first.p90_s,
+        responded=f.responded,
+        unanswered_missed=f.unanswered_missed,
+        mean_s=f.first_response_mean_s,
+        p50_s=kpi_complaints.first_response_percentile(connection, request, f.responded, 50),
+        p90_s=kpi_complaints.first_response_percentile(connection, request, f.responded, 90),
         target_s=request.first_response_target.total_seconds(),
-        within_target_share=first.within_target_share,
-        histogram=kpi_complaints.first_response_histogram(connection, request),
+        within_target_share=kpi_complaints.within_target_share(f, request),
+        histogram=kpi_complaints.histogram(f, request),
     )

@@ -1,91 +1,27 @@
 """Portable SQL pieces for the KPI queries, so SQLite and PostgreSQL give the same figures.
 
-SQLite has no percentile function, no interval type and no time-zone database; these
-constructs compile to what each backend has, and the percentile is the nearest-rank one
-computed from row_number() and count(), which both backends run as window functions.
+The read model keeps times as integers (microseconds of receipt, milliseconds of durations),
+so neither backend converts a timestamp while the report runs. SQLite has no percentile
+function, and window functions sort every row: a percentile is the nearest-rank one, read as
+the row at that offset of an index in the value's order, once the count is known.
 """
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Float, Row, and_, case, cast, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement, FromClause
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import Connection, Float, Row, Table, case, cast, func, select
+from sqlalchemy.sql import ColumnElement
 
-from complaintflow.engine.reporting.kpi import RESOLVED_STATES, ReportRequest
-from complaintflow.state_store.tables import complaints_t, history_t
+from complaintflow.engine.reporting.kpi import ReportRequest
+from complaintflow.engine.reporting.read_model import epoch_us
 
-_UNIX_EPOCH_JULIAN_DAY = 2440587.5
 AnyRow = Row[*tuple[Any, ...]]
-
-
-class epoch_ms(FunctionElement[int]):
-    """Whole milliseconds since 1970 of a stored timestamp (naive UTC text on SQLite,
-    timestamptz on PostgreSQL). Integers, so durations and comparisons at an edge (a response
-    at exactly 3 minutes, a reply at the due instant) are exact on both backends; SQLite's
-    julianday() is exact to the millisecond, so both count milliseconds."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-class iso_epoch_ms(FunctionElement[int]):
-    """Whole milliseconds since 1970 of ISO 8601 text with an offset (JSON payload times)."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(epoch_ms, "sqlite")
-@compiles(iso_epoch_ms, "sqlite")
-def _sqlite_epoch(element: FunctionElement[int], compiler: SQLCompiler, **kw: Any) -> str:
-    # julianday() reads both the stored text and ISO text with "+08:00" or "Z"
-    value = compiler.process(element.clauses, **kw)
-    return f"CAST(round((julianday({value}) - {_UNIX_EPOCH_JULIAN_DAY}) * 86400000.0) AS INTEGER)"
-
-
-@compiles(epoch_ms, "postgresql")
-def _pg_epoch(element: FunctionElement[int], compiler: SQLCompiler, **kw: Any) -> str:
-    value = compiler.process(element.clauses, **kw)
-    return f"CAST(round(EXTRACT(EPOCH FROM {value}) * 1000) AS BIGINT)"
-
-
-@compiles(iso_epoch_ms, "postgresql")
-def _pg_iso_epoch(element: FunctionElement[int], compiler: SQLCompiler, **kw: Any) -> str:
-    timestamp = f"CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP WITH TIME ZONE)"
-    return f"CAST(round(EXTRACT(EPOCH FROM {timestamp}) * 1000) AS BIGINT)"
-
-
-class local_day(FunctionElement[Any]):
-    """The calendar day of a stored timestamp at a fixed UTC offset (seconds, an int the
-    report computes, never user text)."""
-
-    type = Date()
-    inherit_cache = False
-
-    def __init__(self, value: ColumnElement[Any], offset_s: int) -> None:
-        super().__init__(value)
-        self.offset_s = int(offset_s)
-
-
-@compiles(local_day, "sqlite")
-def _sqlite_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '{element.offset_s:+d} seconds')"
-
-
-@compiles(local_day, "postgresql")
-def _pg_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    value = compiler.process(element.clauses, **kw)
-    return f"CAST(({value} AT TIME ZONE 'UTC') + INTERVAL '{element.offset_s} seconds' AS DATE)"
+DAY_US = 86_400_000_000
+_DAYS_BEFORE_1970 = date(1970, 1, 1).toordinal() - 1
 
 
 def seconds(milliseconds: ColumnElement[Any]) -> ColumnElement[Any]:
     return cast(milliseconds, Float) / 1000
-
-
-def seconds_between(start: ColumnElement[Any], end: ColumnElement[Any]) -> ColumnElement[Any]:
-    return seconds(epoch_ms(end) - epoch_ms(start))
 
 
 def ratio(numerator: ColumnElement[Any], denominator: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -94,8 +30,8 @@ def ratio(numerator: ColumnElement[Any], denominator: ColumnElement[Any]) -> Col
 
 
 def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    """How many rows meet `condition` (0, not null, over no rows: coalesce)."""
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    """How many rows meet `condition` (0 over no rows: count() is never null)."""
+    return func.count(case((condition, 1)))
 
 
 def mean(value: ColumnElement[Any]) -> ColumnElement[float]:
@@ -103,42 +39,47 @@ def mean(value: ColumnElement[Any]) -> ColumnElement[float]:
     return cast(func.avg(value), Float)
 
 
-def nearest_rank(
-    row_number: ColumnElement[int], count: ColumnElement[int], percent: int
-) -> ColumnElement[bool]:
-    """True on the row holding the `percent` percentile by the nearest-rank method: the
-    ceil(percent/100 * n)-th smallest value, in integer arithmetic so both backends agree."""
-    return row_number == (count * percent + 99) // 100
+def nearest_rank_s(
+    connection: Connection,
+    milliseconds: ColumnElement[int | None],
+    conditions: list[ColumnElement[bool]],
+    count: int,
+    percent: int,
+) -> float | None:
+    """The `percent` percentile in seconds of `count` non-null values by the nearest-rank
+    method: the ceil(percent/100 * count)-th smallest, counted in integers. An index that
+    starts with the column (and holds the conditions' columns) lets the database step to it
+    without sorting."""
+    if count == 0:
+        return None
+    rank = (count * percent + 99) // 100
+    value = connection.scalar(
+        select(milliseconds)
+        .where(milliseconds.is_not(None), *conditions)
+        .order_by(milliseconds)
+        .offset(rank - 1)
+        .limit(1)
+    )
+    return None if value is None else value / 1000
 
 
-def period_conditions(request: ReportRequest) -> list[ColumnElement[bool]]:
-    """Complaints received in [since, until); no condition on an unbounded side."""
+def in_period(table: Table, request: ReportRequest) -> list[ColumnElement[bool]]:
+    """Rows of a read-model table whose complaint was received in [since, until): a range on
+    its received_us; no condition on an unbounded side."""
     conditions = []
     if request.since is not None:
-        conditions.append(complaints_t.c.received_at >= request.since)
+        conditions.append(table.c.received_us >= epoch_us(request.since))
     if request.until is not None:
-        conditions.append(complaints_t.c.received_at < request.until)
+        conditions.append(table.c.received_us < epoch_us(request.until))
     return conditions
 
 
-def period_history(request: ReportRequest, *types: str) -> FromClause:
-    """History rows of `types` whose complaint was received in the period. Without bounds the
-    join to complaints is left out: every history row belongs to a complaint."""
-    query = select(history_t).where(history_t.c.type.in_(types))
-    conditions = period_conditions(request)
-    if conditions:
-        query = query.join(
-            complaints_t, complaints_t.c.complaint_id == history_t.c.complaint_id
-        ).where(and_(*conditions))
-    return query.subquery()
+def local_day(received_us: ColumnElement[int], offset_s: int) -> ColumnElement[int]:
+    """The day of receipt at a fixed UTC offset, as days since 0001-01-01 (`day_of` reads it):
+    shifted so the integer division truncates a positive number on every backend."""
+    shift = offset_s * 1_000_000 + _DAYS_BEFORE_1970 * DAY_US
+    return (received_us + shift) // DAY_US
 
 
-def period_complaints(request: ReportRequest) -> FromClause:
-    conditions = period_conditions(request)
-    query = select(complaints_t)
-    return (query.where(and_(*conditions)) if conditions else query).subquery()
-
-
-def is_resolved(complaints: FromClause) -> ColumnElement[bool]:
-    """Resolved now: resolved at least once and not reopened since."""
-    return and_(complaints.c.resolved_at.is_not(None), complaints.c.state.in_(RESOLVED_STATES))
+def day_of(days: int) -> date:
+    return date.fromordinal(days + 1)

@@ -3,7 +3,9 @@ KPI can be computed by hand (the expected figures are in test_report.py).
 
 Rows are inserted directly rather than produced by the engine: the report is a query over
 the store, and a hand-written log keeps the expected figures independent of how the engine's
-timers and ladders evolve. The aggregate JSON is not read by the report and is left "{}".
+timers and ladders evolve. The KPI read model is then back-filled from them, as migration 0005
+fills it for a store written before it. The aggregate JSON is not read by the report and is
+left "{}".
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from uuid import NAMESPACE_URL, uuid5
 from sqlalchemy import insert
 
 from complaintflow.state_store.database import open_engine
+from complaintflow.state_store.kpi.read_model import back_fill
 from complaintflow.state_store.tables import complaints_t, history_t
 
 CST = timezone(timedelta(hours=8))
@@ -214,4 +217,5 @@ def store_complaints(database_url: str, complaints: list[Complaint]) -> None:
                 for version, (type_, when, payload, state) in enumerate(c.log, start=1)
             ],
         )
+        back_fill(connection)
     engine.dispose()
