@@ -40,13 +40,18 @@ class SqlAlchemyOutbox:
         mark_sent), and a filter on it would scan the whole table when nothing is old yet."""
         if not partitions:
             return 0
+        oldest_first = (
+            select(outbox_t.c.id, outbox_t.c.sent_at)
+            .where(outbox_t.c.partition.in_(list(partitions)))
+            .order_by(outbox_t.c.id)
+        )
         with self.engine.begin() as connection:
-            head = connection.execute(
-                select(outbox_t.c.id, outbox_t.c.sent_at)
-                .where(outbox_t.c.partition.in_(list(partitions)))
-                .order_by(outbox_t.c.id)
-                .limit(limit)
-            )
+            # rows are sent in about the order written: when the oldest was sent lately, nothing
+            # is old yet (an unsent one, being retried, may have old rows behind it)
+            first = connection.execute(oldest_first.limit(1)).first()
+            if first is None or (first.sent_at is not None and first.sent_at >= older_than):
+                return 0
+            head = connection.execute(oldest_first.limit(limit))
             old = [r.id for r in head if r.sent_at is not None and r.sent_at < older_than]
             for chunk in chunks(old):
                 connection.execute(delete(outbox_t).where(outbox_t.c.id.in_(chunk)))
