@@ -250,7 +250,7 @@ def test_healthz_is_503_with_the_reason_when_the_database_is_behind(tmp_path: Pa
     with serving(f"sqlite:///{tmp_path / 'empty.db'}", ready=503) as base:
         assert get_json(f"{base}/healthz")[1] == {
             "status": "unavailable",
-            "reason": "database is empty, code needs 0004: run `complaintflow db upgrade` "
+            "reason": "database is empty, code needs 0005: run `complaintflow db upgrade` "
             "(with the same --database-url)",
         }
         # and the report says so in one line, as JSON, instead of failing with a 500
