@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     kafka_fetch_max_wait: Duration = Field(
         default=timedelta(milliseconds=500),
         ge=timedelta(0),
-        le=timedelta(seconds=5),
+        # kafka-python wants it under every consumer's request timeout (serve's lag: 5 s)
+        le=timedelta(seconds=1),
         description="longest a broker holds an empty fetch (Tansu: 10ms for low latency)",
     )
     database_url: str = Field(default="sqlite:///complaintflow.db")

@@ -39,3 +39,9 @@ def test_settings_in_milliseconds_reach_the_worker_and_its_consumers(
     assert settings.timer_sweep_every == timedelta(milliseconds=100)
     assert settings.precedent_budget == timedelta(milliseconds=20)
     assert settings.kafka("127.0.0.1:9092").fetch_max_wait_ms == 10
+
+
+def test_a_fetch_wait_longer_than_a_second_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPLAINTFLOW_KAFKA_FETCH_MAX_WAIT", "5s")
+    with pytest.raises(ValueError, match="kafka_fetch_max_wait"):
+        Settings()
