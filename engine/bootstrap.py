@@ -220,7 +220,9 @@ def build_worker(
         jobs: dict[str, Job] = {
             "timer-sweeper": (
                 outage.job(_timer_sweeper(wiring).sweep),
-                sweep_every_s or settings.timer_sweep_every.total_seconds(),
+                settings.timer_sweep_every.total_seconds()
+                if sweep_every_s is None
+                else sweep_every_s,
             ),
             "trend-alerts": (
                 outage.job(_trend_watch(wiring).check),

@@ -73,8 +73,10 @@ class Outbox(Protocol):
 
     def purge_sent(self, partitions: Collection[int], older_than: datetime, limit: int) -> int:
         """Of the `limit` oldest rows of these partitions, delete those sent before
-        `older_than`; return how many. Looking at a bounded head keeps each call short
-        however large the table is."""
+        `older_than`; return how many. Rows are sent in about the order written, so when the
+        oldest was sent at or after `older_than` nothing is deleted (a row held back and sent
+        late holds the purge up until it is old too). Looking at a bounded head keeps each
+        call short however large the table is."""
         ...
 
 

@@ -26,7 +26,7 @@ class KafkaConnection(BaseModel, frozen=True):
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     ssl_check_hostname: bool = True
-    fetch_max_wait_ms: int = 500
+    fetch_max_wait_ms: int = Field(default=500, ge=0, le=1000)
     """How long the broker may hold a consumer's fetch when nothing is there. Apache Kafka
     answers as soon as a record arrives, so its default costs no latency; Tansu answers only
     when the wait is over, so on Tansu this is added to every event's way through a quiet

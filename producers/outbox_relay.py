@@ -29,10 +29,13 @@ log = logging.getLogger(__name__)
 RETENTION = timedelta(hours=1)
 """Sent rows are kept this long for inspection, then deleted (history keeps the facts)."""
 PURGE_EVERY_S = 1.0
+PURGE_IDLE_S = 60.0
 PURGE_ROWS = 5000
 """Each purge looks at this many of the oldest rows: a few milliseconds on the consumer's
-thread, not a scan of an hour's rows (5 million at 1,000 events/s) once a minute; once a
-second it removes rows faster than a worker writes them."""
+thread, not a scan of an hour's rows (5 million at 1,000 events/s). While purges find a full
+head to delete they run once a second, faster than a worker writes rows; otherwise once a
+minute, so a purge that finds nothing (which may have to read past other partitions' rows
+to know) costs no more than the one-a-minute purge before it."""
 
 Key = bytes | None
 
@@ -70,7 +73,8 @@ class OutboxRelay:
     monotonic: Callable[[], float] = time.monotonic
     """Backoff and budgets are measured on this, not on the business clock."""
     _jitter: random.Random = field(default_factory=random.Random)
-    _last_purge: float = 0.0
+    purge_rows: int = PURGE_ROWS
+    _next_purge: float = 0.0
     _held: set[Key] = field(default_factory=set)
     """Keys whose oldest unsent row failed (see `_went_on`): their rows wait until
     `_held_until`, then that row goes alone, so the rows behind it are not published again
@@ -201,6 +205,10 @@ class OutboxRelay:
         return False
 
     def _purge(self, partitions: Collection[int]) -> None:
-        if self.monotonic() - self._last_purge > PURGE_EVERY_S:
-            self._last_purge = self.monotonic()
-            self.outbox.purge_sent(partitions, self.clock.now() - RETENTION, PURGE_ROWS)
+        if self.monotonic() < self._next_purge:
+            return
+        cutoff = self.clock.now() - RETENTION
+        purged = self.outbox.purge_sent(partitions, cutoff, self.purge_rows)
+        self._next_purge = self.monotonic() + (
+            PURGE_EVERY_S if purged >= self.purge_rows else PURGE_IDLE_S
+        )

@@ -32,17 +32,21 @@ def _as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-@lru_cache(maxsize=4096)
 def _sqlite_text(value: datetime | None) -> str | None:
-    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC, as SQLAlchemy's SQLite DATETIME stores it.
-
-    Cached: a batch binds the same instants many times (its `now` on every row it writes, an
-    event's time on its history row and its complaint), and formatting one took 1.8 us
-    against 0.08 us to look it up. Equal instants in other offsets hash alike and give the
-    same UTC text."""
+    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC, as SQLAlchemy's SQLite DATETIME stores it."""
     if value is None:
         return None
-    return _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return _utc_text(_as_utc(value))
+
+
+@lru_cache(maxsize=4096)
+def _utc_text(value: datetime) -> str:
+    """Cached: a batch binds the same instants many times (its `now` on every row it writes,
+    an event's time on its history row and its complaint), and formatting one took 1.8 us
+    against 0.08 us to look it up. Keyed by the UTC instant only: two local times of one zone
+    compare and hash by their wall time, so the two 02:30s of a night the clocks go back
+    would share an entry."""
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def described_by_models(name: str | None, type_: str, parent_names: object) -> bool:

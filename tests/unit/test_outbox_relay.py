@@ -18,7 +18,12 @@ from complaintflow.engine.core.batch import BatchChanges
 from complaintflow.engine.core.messages import MAX_DEAD_LETTER_ORIGINAL, OutboundMessage
 from complaintflow.engine.ports import SendFailure
 from complaintflow.engine.service.clock import FixedClock
-from complaintflow.producers.outbox_relay import PURGE_EVERY_S, RETENTION, OutboxRelay
+from complaintflow.producers.outbox_relay import (
+    PURGE_EVERY_S,
+    PURGE_IDLE_S,
+    RETENTION,
+    OutboxRelay,
+)
 from tests.support.builders import MONDAY_9
 from tests.support.fakes import FakeOutbox, FakePublisher, FakeStore, Message
 
@@ -205,25 +210,34 @@ def test_a_drain_stops_when_its_time_budget_is_spent(
     assert published(slow) == ["m0", "m1", "m2", "m3", "m4"]
 
 
-def test_sent_rows_are_purged_after_the_retention_at_most_once_a_second(
+def test_sent_rows_are_purged_once_a_minute_and_each_second_while_a_full_head_goes(
     store: FakeStore, publisher: FakePublisher, monotonic: ManualMonotonic
 ) -> None:
     clock = store.clock
     assert isinstance(clock, FixedClock)
     relay = relay_of(store, publisher, monotonic)
-    written(store, (0, "old"))
-    relay.drain({0})
-    # Given the retention has passed since "old" was sent
+    relay.purge_rows = 2
+    written(store, (0, "a"), (0, "b"), (0, "c"))
+    relay.drain({0})  # sent now: the purge finds nothing old yet
+    # Given the retention has passed since they were sent, and "new" is sent now
     clock.advance(RETENTION + timedelta(minutes=1))
     written(store, (0, "new"))
-    # When the relay drains within the second of its last purge, Then "old" is still kept
-    monotonic.advance(PURGE_EVERY_S / 2)
-    relay.drain({0})
-    assert len(store.tables.outbox) == 2
-    # and when it drains a second later, "old" is deleted and "new" (sent just now) kept
+    # When the relay drains within the minute after a purge that found nothing, Then all
+    # rows are kept
     monotonic.advance(PURGE_EVERY_S)
     relay.drain({0})
-    assert [r.value for r in store.tables.outbox.values()] == [b"new"]
+    assert kept(store) == [b"a", b"b", b"c", b"new"]
+    # and a minute after it, the oldest two (a full head) go, and a second later the third
+    monotonic.advance(PURGE_IDLE_S)
+    relay.drain({0})
+    assert kept(store) == [b"c", b"new"]
+    monotonic.advance(PURGE_EVERY_S)
+    relay.drain({0})
+    assert kept(store) == [b"new"]
+
+
+def kept(store: FakeStore) -> list[bytes]:
+    return [r.value for r in sorted(store.tables.outbox.values(), key=lambda r: r.id)]
 
 
 DLQ = "t.dlq"

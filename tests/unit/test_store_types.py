@@ -2,6 +2,7 @@
 so rows stored before and after it compare and sort alike."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -38,3 +39,19 @@ def test_sqlite_text_keeps_none_and_refuses_a_naive_time() -> None:
     assert fast(None) is None
     with pytest.raises(ValueError, match="naive datetime"):
         fast(datetime(2025, 3, 3, 9, 0))
+
+
+def test_the_two_instants_of_a_repeated_hour_are_stored_an_hour_apart() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    first = datetime(2024, 10, 27, 2, 30, tzinfo=berlin)  # +02:00, before the clocks go back
+    second = first.replace(fold=1)  # +01:00, the same wall time an hour later
+    process = UtcDateTime().bind_processor(sqlite.dialect())
+    assert process is not None
+    assert [process(first), process(second)] == [
+        "2024-10-27 00:30:00.000000",
+        "2024-10-27 01:30:00.000000",
+    ]
+    assert [process(second), process(first)] == [
+        "2024-10-27 01:30:00.000000",
+        "2024-10-27 00:30:00.000000",
+    ]
